@@ -1,0 +1,96 @@
+# Tributary: build, test, bench, invoke, demo.
+# `make test` and `make demo` do all set-up on a fresh machine.
+
+SHELL      := /bin/bash
+GO         ?= go
+FUNCTIONS  := transform indexer lake alarm opsgenie
+GOARCH_HOST := $(shell $(GO) env GOARCH)
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
+TOOLS      := .tools
+PYTHON     ?= python3
+VENV       := $(TOOLS)/venv
+
+.PHONY: all build test unit integration lint vet fmt-check cfn-lint fuzz bench invoke demo clean tools sizes \
+	$(addprefix build-,TransformFunction IndexerFunction LakeFunction AlarmFunction OpsgenieFunction)
+
+all: build
+
+## build: every function for linux on this machine's architecture, into build/<fn>/bootstrap
+build: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS)))
+	@$(MAKE) --no-print-directory sizes
+
+build/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_HOST) $(GO) build $(GOFLAGS_LAMBDA) -o $@ ./functions/$*
+
+FORCE:
+
+sizes:
+	@for f in $(FUNCTIONS); do printf '%-10s %8d KiB\n' $$f $$(( $$(stat -c %s build/$$f/bootstrap) / 1024 )); done
+
+## sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set; Lambda runs arm64.
+define sam_target
+build-$(1):
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
+endef
+$(eval $(call sam_target,TransformFunction,transform))
+$(eval $(call sam_target,IndexerFunction,indexer))
+$(eval $(call sam_target,LakeFunction,lake))
+$(eval $(call sam_target,AlarmFunction,alarm))
+$(eval $(call sam_target,OpsgenieFunction,opsgenie))
+
+## tools: pinned Python dev tools (moto, cfn-lint, SAM translator), installed when missing
+tools: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	@if ! $(PYTHON) -m venv --system-site-packages $(VENV) 2>/dev/null; then rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+## test: vet, format, template lint, unit + integration tests, short fuzzing
+test: tools vet fmt-check cfn-lint build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" TRIBUTARY_BUILD_DIR="$(CURDIR)/build" $(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './$(TOOLS)/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+cfn-lint: tools
+	$(VENV)/bin/cfn-lint template.yaml
+
+## fuzz: every fuzz target for FUZZTIME each (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: throughput and allocations on the shared workload (../shared/workload) and our fixtures
+WORKLOAD_DIR ?= $(CURDIR)/.workload
+bench: $(WORKLOAD_DIR)/.done
+	TRIBUTARY_WORKLOAD=$(WORKLOAD_DIR) GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -count 1 ./shared/...
+
+$(WORKLOAD_DIR)/.done:
+	@if [ -d ../shared/workload ]; then \
+	  (cd ../shared/workload && $(GO) run . standard -out $(WORKLOAD_DIR)) && touch $@; \
+	else echo "../shared/workload is absent: benchmarks use the repo's fixtures only"; mkdir -p $(WORKLOAD_DIR); fi
+
+## invoke: run a built function once through the local Lambda Runtime API
+FN ?= transform
+EVENT ?= events/$(FN)/firehose-cloudwatch.json
+invoke: build/$(FN)/bootstrap
+	$(GO) run ./cmd/invoke -fn $(FN) -event $(EVENT)
+
+## demo: the pipeline on this machine, no AWS account needed
+demo: tools build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/demo -build build -out demo-out
+
+clean:
+	rm -rf build demo-out .workload

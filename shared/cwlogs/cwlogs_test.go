@@ -1,0 +1,220 @@
+package cwlogs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+func gz(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// want mirrors the documented payload shape with encoding/json, an
+// independent decoder to compare ours with.
+type want struct {
+	MessageType         string   `json:"messageType"`
+	Owner               string   `json:"owner"`
+	LogGroup            string   `json:"logGroup"`
+	LogStream           string   `json:"logStream"`
+	SubscriptionFilters []string `json:"subscriptionFilters"`
+	PolicyLevel         string   `json:"policyLevel"`
+	LogEvents           []struct {
+		ID        string `json:"id"`
+		Timestamp int64  `json:"timestamp"`
+		Message   string `json:"message"`
+	} `json:"logEvents"`
+}
+
+func TestDecodeFixtures(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) < 3 {
+		t.Fatalf("want at least 3 fixtures, have %d", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w want
+			if err := json.Unmarshal(raw, &w); err != nil {
+				t.Fatal(err)
+			}
+			env, err := NewDecoder(DefaultLimits).Decode(gz(t, raw))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if env.MessageType != w.MessageType || env.Owner != w.Owner || env.LogGroup != w.LogGroup ||
+				env.LogStream != w.LogStream || env.PolicyLevel != w.PolicyLevel ||
+				strings.Join(env.SubscriptionFilters, ",") != strings.Join(w.SubscriptionFilters, ",") {
+				t.Errorf("envelope = %+v, want %+v", env, w)
+			}
+			if len(env.LogEvents) != len(w.LogEvents) {
+				t.Fatalf("%d events, want %d", len(env.LogEvents), len(w.LogEvents))
+			}
+			for i, e := range w.LogEvents {
+				got := env.LogEvents[i]
+				if got.ID != e.ID || got.Timestamp != e.Timestamp || got.Message != e.Message {
+					t.Errorf("event %d = %+v, want %+v", i, got, e)
+				}
+			}
+			// Round trip: what we encode decodes to the same document.
+			again, err := Encode(env, env.LogEvents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := NewDecoder(DefaultLimits).Inflate(again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w2 want
+			if err := json.Unmarshal(plain, &w2); err != nil {
+				t.Fatalf("re-encoded payload is not JSON: %v\n%s", err, plain)
+			}
+			a, _ := json.Marshal(w)
+			b, _ := json.Marshal(w2)
+			if !bytes.Equal(a, b) {
+				t.Errorf("round trip differs:\n%s\n%s", a, b)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
+	bomb := gz(t, make([]byte, 8<<20)) // 8 MiB of zeros is ~8 KiB gzip'd
+	cases := []struct {
+		name    string
+		in      []byte
+		limits  Limits
+		wantErr error
+		wantMsg string
+	}{
+		{"not gzip", []byte(`{"messageType":"DATA_MESSAGE"}`), DefaultLimits, ErrNotGzip, "not gzip"},
+		{"truncated gzip", gz(t, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[]}`))[:20], DefaultLimits, ErrCorrupt, "corrupt gzip stream"},
+		{"bomb by ratio", bomb, DefaultLimits, ErrRatio, "compression ratio exceeds the limit"},
+		{"too large", gz(t, bytes.Repeat([]byte("x"), 3<<20)), Limits{MaxInflatedBytes: 2 << 20, MaxRatio: 1 << 20}, ErrTooLarge, "more than 2097152 bytes"},
+		{"not json", gz(t, []byte("hello")), DefaultLimits, ErrInvalidJSON, "not a CloudWatch Logs JSON document"},
+		{"array", gz(t, []byte("[]")), DefaultLimits, ErrInvalidJSON, "top level is array"},
+		{"no type", gz(t, []byte(`{"logGroup":"g","logEvents":[]}`)), DefaultLimits, ErrMissingField, "messageType"},
+		{"unknown type", gz(t, []byte(`{"messageType":"HELLO"}`)), DefaultLimits, ErrUnknownMessage, `"HELLO"`},
+		{"no events", gz(t, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g"}`)), DefaultLimits, ErrMissingField, "logEvents"},
+		{"event without id", gz(t, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"timestamp":1,"message":"m"}]}`)), DefaultLimits, ErrMissingField, "logEvents[0]: payload lacks a required field: id"},
+		{"bad timestamp", gz(t, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":"x","message":"m"}]}`)), DefaultLimits, ErrInvalidJSON, "timestamp"},
+		{"number message", gz(t, []byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":5}]}`)), DefaultLimits, ErrInvalidJSON, "message is number"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewDecoder(c.limits).Decode(c.in)
+			if !errors.Is(err, c.wantErr) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if !strings.Contains(err.Error(), c.wantMsg) {
+				t.Errorf("err = %q, want it to mention %q", err, c.wantMsg)
+			}
+		})
+	}
+}
+
+// A small payload of one repeated line compresses far beyond MaxRatio; it
+// is legitimate and must decode (the ratio applies above 1 MiB only).
+func TestSmallRepetitivePayloadIsNotABomb(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[`)
+	for i := 0; i < 2000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"id":"1","timestamp":1,"message":"health check ok health check ok health check ok"}`)
+	}
+	b.WriteString("]}")
+	env, err := NewDecoder(DefaultLimits).Decode(gz(t, []byte(b.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.LogEvents) != 2000 {
+		t.Fatalf("%d events", len(env.LogEvents))
+	}
+}
+
+func TestDecoderReuse(t *testing.T) {
+	t.Parallel()
+	d := NewDecoder(DefaultLimits)
+	a, _ := os.ReadFile("testdata/data-message.json")
+	b, _ := os.ReadFile("testdata/account-policy.json")
+	for i := 0; i < 3; i++ {
+		env, err := d.Decode(gz(t, a))
+		if err != nil || len(env.LogEvents) != 3 || env.LogGroup != "/aws/lambda/orders-api" {
+			t.Fatalf("decode a: %v %+v", err, env)
+		}
+		env, err = d.Decode(gz(t, b))
+		if err != nil || len(env.LogEvents) != 1 || env.PolicyLevel != "ACCOUNT_LEVEL_POLICY" {
+			t.Fatalf("decode b: %v %+v", err, env)
+		}
+	}
+}
+
+func TestEncodeRepairsInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	env := &Envelope{MessageType: DataMessage, Owner: "1", LogGroup: "g", LogStream: "s"}
+	out, err := Encode(env, []LogEvent{{ID: "1", Timestamp: 2, Message: "bad \xff byte"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewDecoder(DefaultLimits).Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LogEvents[0].Message != "bad \ufffd byte" {
+		t.Errorf("message = %q", got.LogEvents[0].Message)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(gz(f, b))
+		f.Add(b)
+	}
+	d := NewDecoder(Limits{MaxInflatedBytes: 1 << 20, MaxRatio: 100})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		env, err := d.Decode(in)
+		if err != nil {
+			return
+		}
+		// Anything we accept, we can re-encode and decode to the same events.
+		events := append([]LogEvent(nil), env.LogEvents...)
+		out, err := Encode(env, events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := NewDecoder(DefaultLimits).Decode(out)
+		if err != nil {
+			t.Fatalf("re-encoded payload does not decode: %v", err)
+		}
+		if len(again.LogEvents) != len(events) {
+			t.Fatalf("%d events after round trip, want %d", len(again.LogEvents), len(events))
+		}
+	})
+}

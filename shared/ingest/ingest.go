@@ -1,0 +1,112 @@
+// Package ingest turns log events into normalized records the same way for
+// every function that receives them (transform and indexer): filters first,
+// then redaction, then parsing, so an event looks identical in S3 and in
+// OpenSearch and no secret reaches either.
+package ingest
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/tributary-logs/tributary/shared/config"
+	"github.com/tributary-logs/tributary/shared/normalize"
+	"github.com/tributary-logs/tributary/shared/record"
+	"github.com/tributary-logs/tributary/shared/redact"
+)
+
+// Stats counts what a Processor did since the last Reset.
+type Stats struct {
+	EventsIn        int
+	EventsOut       int
+	Filtered        int // by log group or message filters
+	Redactions      int
+	FieldsTruncated int
+	BytesIn         int // message bytes seen
+}
+
+// Processor applies the configured filters, redaction and parsers. It is
+// not safe for concurrent use (it holds the normalizer's scratch buffers);
+// build one per goroutine, once per container.
+type Processor struct {
+	includeGroups []*regexp.Regexp
+	excludeGroups []*regexp.Regexp
+	excludeMsgs   []*regexp.Regexp
+	redactor      *redact.Redactor
+	normalizer    *normalize.Normalizer
+	Stats         Stats
+}
+
+// New builds a processor from the shared normalizing settings.
+func New(cfg config.Normalize) (*Processor, error) {
+	var red *redact.Redactor
+	if len(cfg.Redact) > 0 || len(cfg.RedactPatterns) > 0 {
+		r, err := redact.New(cfg.Redact, cfg.RedactPatterns)
+		if err != nil {
+			return nil, fmt.Errorf("redaction rules: %w", err)
+		}
+		red = r
+	}
+	return &Processor{
+		includeGroups: cfg.IncludeLogGroups,
+		excludeGroups: cfg.ExcludeLogGroups,
+		excludeMsgs:   cfg.ExcludeMessages,
+		redactor:      red,
+		normalizer: normalize.New(normalize.Limits{
+			MaxFields:     cfg.MaxFields,
+			MaxDepth:      cfg.MaxFieldDepth,
+			MaxValueBytes: cfg.MaxFieldValueBytes,
+		}),
+	}, nil
+}
+
+// KeepLogGroup reports whether events of the log group pass the include and
+// exclude filters.
+func (p *Processor) KeepLogGroup(group string) bool {
+	if len(p.includeGroups) > 0 && !anyMatch(p.includeGroups, group) {
+		return false
+	}
+	return !anyMatch(p.excludeGroups, group)
+}
+
+// Normalize completes rec, whose ID, Owner, LogGroup, LogStream,
+// TimestampMillis and Message the caller has set. It returns false when the
+// message is excluded by configuration; rec is then unspecified.
+func (p *Processor) Normalize(rec *record.Record) bool {
+	p.Stats.EventsIn++
+	p.Stats.BytesIn += len(rec.Message)
+	if anyMatch(p.excludeMsgs, rec.Message) {
+		p.Stats.Filtered++
+		return false
+	}
+	if p.redactor != nil {
+		msg, counts := p.redactor.Redact(rec.Message)
+		rec.Message = msg
+		p.Stats.Redactions += counts.Total()
+	}
+	st := p.normalizer.Normalize(rec)
+	p.Stats.FieldsTruncated += st.FieldsDropped
+	p.Stats.EventsOut++
+	return true
+}
+
+// CountFiltered records n events dropped by a log-group filter.
+func (p *Processor) CountFiltered(n int) {
+	p.Stats.EventsIn += n
+	p.Stats.Filtered += n
+}
+
+// TakeStats returns the counts so far and resets them.
+func (p *Processor) TakeStats() Stats {
+	s := p.Stats
+	p.Stats = Stats{}
+	return s
+}
+
+func anyMatch(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,175 @@
+// Package record defines the one normalized log record that every stage of
+// Tributary writes (Firehose NDJSON, OpenSearch documents, Parquet rows) and
+// its JSON encoding. Encoding is hand-written because it runs once per log
+// event on the hot path and must repair invalid UTF-8 instead of failing.
+package record
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Record is one log event after normalizing. See DESIGN.md for the schema.
+type Record struct {
+	TimestampMillis int64 // the event's own time, ms since the Unix epoch, UTC
+	ID              string
+	Owner           string
+	LogGroup        string
+	LogStream       string
+	Message         string
+	Level           string
+	TraceID         string
+	SourceType      string
+	// Fields is a JSON object of what the parsers extracted, already bounded,
+	// or empty. It is kept encoded so it is built once and copied verbatim into
+	// NDJSON, OpenSearch documents and the Parquet column.
+	Fields []byte
+}
+
+// Source types, the values of Record.SourceType.
+const (
+	SourceJSON           = "json"
+	SourceLambdaPlatform = "lambda_platform"
+	SourceAccessLog      = "access_log"
+	SourceALB            = "alb_access_log"
+	SourceVPCFlow        = "vpc_flow"
+	SourceCloudTrail     = "cloudtrail"
+	SourceText           = "text"
+)
+
+// Time returns the record's timestamp as a UTC time.
+func (r *Record) Time() time.Time { return time.UnixMilli(r.TimestampMillis).UTC() }
+
+// AppendJSON appends the record as one JSON object (no newline) in the order
+// of the schema. Empty optional fields are omitted to keep lines small;
+// readers treat a missing key as empty.
+func (r *Record) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"@timestamp":"`...)
+	dst = AppendTimestamp(dst, r.TimestampMillis)
+	dst = append(dst, `","id":`...)
+	dst = AppendString(dst, r.ID)
+	dst = append(dst, `,"owner":`...)
+	dst = AppendString(dst, r.Owner)
+	dst = append(dst, `,"log_group":`...)
+	dst = AppendString(dst, r.LogGroup)
+	dst = append(dst, `,"log_stream":`...)
+	dst = AppendString(dst, r.LogStream)
+	dst = append(dst, `,"message":`...)
+	dst = AppendString(dst, r.Message)
+	if r.Level != "" {
+		dst = append(dst, `,"level":`...)
+		dst = AppendString(dst, r.Level)
+	}
+	if r.TraceID != "" {
+		dst = append(dst, `,"trace_id":`...)
+		dst = AppendString(dst, r.TraceID)
+	}
+	dst = append(dst, `,"source_type":`...)
+	dst = AppendString(dst, r.SourceType)
+	if len(r.Fields) > 0 {
+		dst = append(dst, `,"fields":`...)
+		dst = append(dst, r.Fields...)
+	}
+	return append(dst, '}')
+}
+
+// AppendTimestamp appends ms since the epoch as RFC 3339 with milliseconds in
+// UTC (2026-11-22T04:24:48.123Z), the format OpenSearch's date type and
+// Athena both read.
+func AppendTimestamp(dst []byte, ms int64) []byte {
+	t := time.UnixMilli(ms).UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	}
+	dst = append4(dst, y)
+	dst = append(dst, '-')
+	dst = append2(dst, int(mo))
+	dst = append(dst, '-')
+	dst = append2(dst, d)
+	dst = append(dst, 'T')
+	dst = append2(dst, h)
+	dst = append(dst, ':')
+	dst = append2(dst, mi)
+	dst = append(dst, ':')
+	dst = append2(dst, s)
+	dst = append(dst, '.')
+	msec := int(ms % 1000)
+	if msec < 0 {
+		msec += 1000
+	}
+	dst = append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10))
+	return append(dst, 'Z')
+}
+
+func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
+
+func append4(dst []byte, n int) []byte {
+	return append(dst, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
+}
+
+const hex = "0123456789abcdef"
+
+// safeASCII[b] is true for ASCII bytes that need no escaping in a JSON string.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+// AppendString appends s as a JSON string. Invalid UTF-8 is replaced with
+// U+FFFD rather than rejected: a log line is never lost to a bad byte.
+// U+2028/2029 are escaped so the output is also safe to embed in JavaScript.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if safeASCII[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendInt appends n as a JSON number.
+func AppendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }

@@ -1,0 +1,408 @@
+// Package transform is the Firehose data-transformation core: it turns each
+// Firehose record (a gzip'd CloudWatch Logs subscription payload, or plain
+// lines put directly) into NDJSON of normalized records with partition keys,
+// keeps the response under Lambda's 6 MB limit by splitting and re-ingesting
+// what does not fit, and accounts for every record and event.
+package transform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/tributary-logs/tributary/shared/cwlogs"
+	"github.com/tributary-logs/tributary/shared/emf"
+	"github.com/tributary-logs/tributary/shared/ingest"
+	"github.com/tributary-logs/tributary/shared/record"
+)
+
+// MaxResponseBytes is Lambda's limit on a synchronous invocation's response.
+const MaxResponseBytes = 6 << 20
+
+// Limits shape the response and the re-ingested pieces.
+type Limits struct {
+	// ResponseBytes is the budget for the whole JSON response; below
+	// MaxResponseBytes to leave room for the runtime's own framing.
+	ResponseBytes int
+	// ChunkOutputBytes bounds the NDJSON one re-ingested piece will produce,
+	// so it fits the next invocation's response with room to spare.
+	ChunkOutputBytes int
+	// ChunkInputBytes bounds a re-ingested piece before compression; Firehose
+	// accepts records up to 1,000 KiB.
+	ChunkInputBytes int
+}
+
+// DefaultLimits are safe for Firehose and Lambda.
+var DefaultLimits = Limits{
+	ResponseBytes:    MaxResponseBytes - 64<<10,
+	ChunkOutputBytes: 1 << 20,
+	ChunkInputBytes:  900 << 10,
+}
+
+// Handler processes Firehose transformation events. Lambda calls it one
+// event at a time; the mutex only guards the reused buffers if a caller
+// does not.
+type Handler struct {
+	mu        sync.Mutex
+	proc      *ingest.Processor
+	dec       *cwlogs.Decoder
+	reingest  *Reingester
+	limits    Limits
+	log       *slog.Logger
+	metrics   *emf.Set
+	metricsTo io.Writer
+
+	parser fastjson.Parser
+	raw    []byte           // decoded record data
+	curEnv *cwlogs.Envelope // the record being processed, for split
+	arena  []byte           // NDJSON of records returned Ok
+	rec    record.Record
+}
+
+// Options configure a Handler; zero values take defaults.
+type Options struct {
+	Limits     Limits
+	Logger     *slog.Logger
+	MetricsOut io.Writer // EMF lines; default io.Discard
+	Reingester *Reingester
+	Decode     cwlogs.Limits
+}
+
+// New returns a handler using proc for normalizing.
+func New(proc *ingest.Processor, o Options) *Handler {
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MetricsOut == nil {
+		o.MetricsOut = io.Discard
+	}
+	return &Handler{
+		proc:      proc,
+		dec:       cwlogs.NewDecoder(o.Decode),
+		reingest:  o.Reingester,
+		limits:    o.Limits,
+		log:       o.Logger,
+		metrics:   emf.New("transform"),
+		metricsTo: o.MetricsOut,
+	}
+}
+
+// outcome is what the response will say about one input record.
+type outcome struct {
+	result   string
+	start    int // NDJSON in arena, for Ok
+	end      int
+	keys     partitionKeys
+	payloads int // re-ingested pieces (Dropped once all are in)
+	reason   string
+	noEcho   bool // ProcessingFailed without the original data
+}
+
+// Summary counts one invocation's outcomes, for logs and tests.
+type Summary struct {
+	Records, Ok, Dropped, Failed, Reingested, Pieces int
+	Events, EventsOut                                int
+	ResponseBytes                                    int
+}
+
+// Invoke implements lambda.Handler: the raw event in, the raw response out.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, _, err := h.Process(ctx, payload)
+	return out, err
+}
+
+// Process handles one event and also returns its summary.
+func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ev, err := parseEvent(&h.parser, payload)
+	if err != nil {
+		// Without record ids no valid response exists; failing lets Firehose
+		// retry and then keep the batch in its error prefix.
+		return nil, Summary{}, fmt.Errorf("decode firehose event: %w", err)
+	}
+	var sum Summary
+	sum.Records = len(ev.Records)
+	outcomes := make([]outcome, len(ev.Records))
+	h.arena = h.arena[:0]
+
+	// Every entry is reserved at its largest non-Ok size up front, so the
+	// last record always has room for its verdict.
+	used := len(`{"records":[]}`)
+	for i := range ev.Records {
+		used += entrySize(ev.Records[i].RecordID, ResultProcessingFailed, 0, 0) + 1
+	}
+	var pending []pieceOf
+	for i := range ev.Records {
+		r := &ev.Records[i]
+		o := &outcomes[i]
+		h.processRecord(ev, r, o)
+		switch o.result {
+		case ResultOk:
+			extra := base64.StdEncoding.EncodedLen(o.end-o.start) + o.keys.jsonLen() + len(`,"metadata":{"partitionKeys":}`)
+			if used+extra <= h.limits.ResponseBytes {
+				used += extra
+				continue
+			}
+			// Does not fit: split and re-ingest; the original may still
+			// become ProcessingFailed with its data, so reserve that.
+			h.arena = h.arena[:o.start]
+			pieces, err := h.split(r)
+			if err != nil || h.reingest == nil {
+				reason := "response would exceed 6 MB and no re-ingest target is configured"
+				if err != nil {
+					reason = err.Error()
+				}
+				*o = outcome{result: ResultProcessingFailed, reason: reason}
+			} else {
+				*o = outcome{result: ResultDropped, payloads: len(pieces)}
+				for _, p := range pieces {
+					pending = append(pending, pieceOf{record: i, data: p})
+				}
+			}
+			used += len(r.DataBase64)
+		case ResultProcessingFailed:
+			used += len(r.DataBase64)
+		}
+	}
+	if len(pending) > 0 {
+		h.putBack(ctx, ev, pending, outcomes, &sum)
+	}
+	out := h.encodeResponse(ev, outcomes, &sum)
+	stats := h.proc.TakeStats()
+	sum.Events, sum.EventsOut = stats.EventsIn, stats.EventsOut
+	h.emit(&sum, stats, len(payload), len(out))
+	return out, sum, nil
+}
+
+// processRecord decodes and normalizes one record into the arena.
+func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
+	raw, err := decodeBase64(h.raw, r.DataBase64)
+	if err != nil {
+		h.fail(r, o, err.Error())
+		o.noEcho = true // echoing invalid base64 would break the response
+		return
+	}
+	h.raw = raw
+	h.curEnv = nil
+	o.start = len(h.arena)
+	if !cwlogs.IsGzip(raw) {
+		h.processLines(ev, r, raw, o)
+		return
+	}
+	env, err := h.dec.Decode(raw)
+	if err != nil {
+		h.fail(r, o, err.Error())
+		return
+	}
+	h.curEnv = env
+	if env.MessageType == cwlogs.ControlMessage {
+		o.result = ResultDropped
+		o.reason = "control message"
+		return
+	}
+	if !h.proc.KeepLogGroup(env.LogGroup) {
+		h.proc.CountFiltered(len(env.LogEvents))
+		o.result = ResultDropped
+		o.reason = "log group excluded"
+		return
+	}
+	var first int64
+	for i := range env.LogEvents {
+		e := &env.LogEvents[i]
+		h.rec = record.Record{
+			TimestampMillis: e.Timestamp,
+			ID:              e.ID,
+			Owner:           env.Owner,
+			LogGroup:        env.LogGroup,
+			LogStream:       env.LogStream,
+			Message:         e.Message,
+			Fields:          h.rec.Fields[:0],
+		}
+		if !h.proc.Normalize(&h.rec) {
+			continue
+		}
+		if len(h.arena) == o.start {
+			first = e.Timestamp
+		}
+		h.arena = h.rec.AppendJSON(h.arena)
+		h.arena = append(h.arena, '\n')
+	}
+	h.finish(o, env.Owner, env.LogGroup, first)
+}
+
+// processLines normalizes a record that applications put straight into the
+// stream: one event per line. Its id is derived from the record's arrival
+// time, the line's position and its content, so a Firehose retry of the
+// same record yields the same ids and repeated lines stay distinct.
+func (h *Handler) processLines(ev *Event, r *Record, raw []byte, o *outcome) {
+	owner := arnAccount(ev.DeliveryStreamArn)
+	group := "/firehose/" + streamName(ev.DeliveryStreamArn)
+	n := 0
+	forEachLine(raw, func(line []byte) {
+		n++
+		h.rec = record.Record{
+			TimestampMillis: r.ArrivalMillis,
+			ID:              lineID(r.ArrivalMillis, n, line),
+			Owner:           owner,
+			LogGroup:        group,
+			LogStream:       "direct-put",
+			Message:         string(line),
+			Fields:          h.rec.Fields[:0],
+		}
+		if h.proc.Normalize(&h.rec) {
+			h.arena = h.rec.AppendJSON(h.arena)
+			h.arena = append(h.arena, '\n')
+		}
+	})
+	h.finish(o, owner, group, r.ArrivalMillis)
+}
+
+func (h *Handler) finish(o *outcome, owner, group string, ts int64) {
+	o.end = len(h.arena)
+	if o.end == o.start {
+		o.result = ResultDropped
+		o.reason = "every event filtered out"
+		return
+	}
+	o.result = ResultOk
+	o.keys = keysFor(owner, group, ts)
+}
+
+func (h *Handler) fail(r *Record, o *outcome, reason string) {
+	o.result = ResultProcessingFailed
+	o.reason = reason
+	h.log.Warn("record failed", slog.String("recordId", r.RecordID), slog.String("reason", reason))
+}
+
+// forEachLine calls fn for each non-empty line, without its line ending.
+func forEachLine(b []byte, fn func([]byte)) {
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		line := b[:i]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) > 0 {
+			fn(line)
+		}
+		if i == len(b) {
+			return
+		}
+		b = b[i+1:]
+	}
+}
+
+func lineID(arrival int64, n int, line []byte) string {
+	h := sha256.New()
+	var pre [32]byte
+	b := strconv.AppendInt(pre[:0], arrival, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ':')
+	h.Write(b)
+	h.Write(line)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// entrySize is the length of one response entry without metadata.
+func entrySize(id, result string, dataB64, _ int) int {
+	return len(`{"recordId":"","result":"","data":""}`) + len(id) + len(result) + dataB64
+}
+
+// encodeResponse writes the response JSON, in input order.
+func (h *Handler) encodeResponse(ev *Event, outcomes []outcome, sum *Summary) []byte {
+	size := len(`{"records":[]}`)
+	for i := range outcomes {
+		size += 256 + len(ev.Records[i].RecordID)
+		switch outcomes[i].result {
+		case ResultOk:
+			size += base64.StdEncoding.EncodedLen(outcomes[i].end - outcomes[i].start)
+		case ResultProcessingFailed:
+			size += len(ev.Records[i].DataBase64)
+		}
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"records":[`...)
+	for i := range outcomes {
+		o := &outcomes[i]
+		r := &ev.Records[i]
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"recordId":`...)
+		out = record.AppendString(out, r.RecordID)
+		out = append(out, `,"result":"`...)
+		out = append(out, o.result...)
+		out = append(out, `","data":"`...)
+		switch o.result {
+		case ResultOk:
+			sum.Ok++
+			out = base64.StdEncoding.AppendEncode(out, h.arena[o.start:o.end])
+			out = append(out, `","metadata":{"partitionKeys":`...)
+			out = o.keys.appendJSON(out)
+			out = append(out, "}}"...)
+			continue
+		case ResultProcessingFailed:
+			sum.Failed++
+			// Echo the original so Firehose's processing-failed output holds
+			// it, whatever it takes the data from.
+			if !o.noEcho && len(out)+len(r.DataBase64) < h.limits.ResponseBytes {
+				out = append(out, r.DataBase64...)
+			}
+		case ResultDropped:
+			sum.Dropped++
+			if o.payloads > 0 {
+				sum.Reingested++
+				sum.Pieces += o.payloads
+			}
+		}
+		out = append(out, `"}`...)
+	}
+	out = append(out, "]}"...)
+	sum.ResponseBytes = len(out)
+	return out
+}
+
+func (h *Handler) emit(sum *Summary, st ingest.Stats, bytesIn, bytesOut int) {
+	m := h.metrics
+	m.Count(emf.RecordsIn, sum.Records)
+	m.Count(emf.RecordsOk, sum.Ok)
+	m.Count(emf.RecordsDropped, sum.Dropped-sum.Reingested)
+	m.Count(emf.RecordsFailed, sum.Failed)
+	m.Count(emf.RecordsReingested, sum.Reingested)
+	m.Count(emf.ReingestPuts, sum.Pieces)
+	m.Count(emf.EventsIn, st.EventsIn)
+	m.Count(emf.EventsOut, st.EventsOut)
+	m.Count(emf.EventsFiltered, st.Filtered)
+	m.Count(emf.Redactions, st.Redactions)
+	m.Count(emf.FieldsTruncated, st.FieldsTruncated)
+	m.Add(emf.BytesIn, emf.Bytes, float64(st.BytesIn))
+	m.Add(emf.BytesOut, emf.Bytes, float64(bytesOut))
+	if err := m.Flush(h.metricsTo); err != nil {
+		h.log.Error("write metrics", slog.Any("error", err))
+	}
+	h.log.Info("invocation",
+		slog.Int("records", sum.Records), slog.Int("ok", sum.Ok), slog.Int("dropped", sum.Dropped-sum.Reingested),
+		slog.Int("failed", sum.Failed), slog.Int("reingested", sum.Reingested), slog.Int("pieces", sum.Pieces),
+		slog.Int("events_in", st.EventsIn), slog.Int("events_out", st.EventsOut),
+		slog.Int("request_bytes", bytesIn), slog.Int("response_bytes", bytesOut))
+}
+
+func timeUTC(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

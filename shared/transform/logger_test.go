@@ -1,0 +1,8 @@
+package transform
+
+import (
+	"io"
+	"log/slog"
+)
+
+func jsonLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
