@@ -127,6 +127,13 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 plain ASCII bytes at a time: most log text needs no escaping.
+		for i+8 <= len(s) && !needsAttention(load64(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if safeASCII[b] {
@@ -169,6 +176,29 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// load64 reads 8 bytes little-endian; the compiler turns it into one load.
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// needsAttention reports whether any byte of x is a control character, '"',
+// '\\' or non-ASCII (the classic SWAR zero-byte and less-than tests).
+func needsAttention(x uint64) bool {
+	ctl := (x - lsb*0x20) & ^x
+	q := x ^ (lsb * '"')
+	quote := (q - lsb) & ^q
+	bs := x ^ (lsb * '\\')
+	back := (bs - lsb) & ^bs
+	return (ctl|quote|back|x)&msb != 0
 }
 
 // AppendInt appends n as a JSON number.

@@ -1,0 +1,98 @@
+package record
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestAppendString(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"": `""`,
+		"plain ascii text, longer than eight bytes": `"plain ascii text, longer than eight bytes"`,
+		`quote " and back \ slash`:                  `"quote \" and back \\ slash"`,
+		"tab\tnew\nline\rcr":                        `"tab\tnew\nline\rcr"`,
+		"ctl \x01\x1f":                              `"ctl \u0001\u001f"`,
+		"한국어 로그 🎉":                                  `"한국어 로그 🎉"`,
+		"bad \xff\xfe bytes":                        `"bad ` + "\ufffd\ufffd" + ` bytes"`,
+		"cut \xe2\x82":                              `"cut ` + "\ufffd\ufffd" + `"`,
+		"sep \u2028 \u2029":                         `"sep \u2028 \u2029"`,
+		"12345678\"12345678":                        `"12345678\"12345678"`,
+	}
+	for in, want := range cases {
+		if got := string(AppendString(nil, in)); got != want {
+			t.Errorf("AppendString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestRecordJSON(t *testing.T) {
+	t.Parallel()
+	r := Record{TimestampMillis: 1763785488123, ID: "1", Owner: "123456789012", LogGroup: "/g", LogStream: "s",
+		Message: "m", Level: "ERROR", TraceID: "t", SourceType: SourceJSON, Fields: []byte(`{"a":1}`)}
+	want := `{"@timestamp":"2025-11-22T04:24:48.123Z","id":"1","owner":"123456789012","log_group":"/g","log_stream":"s","message":"m","level":"ERROR","trace_id":"t","source_type":"json","fields":{"a":1}}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	r.Level, r.TraceID, r.Fields = "", "", nil
+	want = `{"@timestamp":"2025-11-22T04:24:48.123Z","id":"1","owner":"123456789012","log_group":"/g","log_stream":"s","message":"m","source_type":"json"}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("without optional fields:\ngot  %s\nwant %s", got, want)
+	}
+}
+
+func TestAppendTimestampMatchesTimeFormat(t *testing.T) {
+	t.Parallel()
+	for _, ms := range []int64{0, 1, 999, 1763785488123, -1, 253402300799999, 253402300800000, -62135596800000} {
+		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		if got := string(AppendTimestamp(nil, ms)); got != want {
+			t.Errorf("AppendTimestamp(%d) = %s, want %s", ms, got, want)
+		}
+	}
+}
+
+// FuzzAppendString: the output is always valid JSON whose value is the
+// input with invalid UTF-8 replaced, exactly what encoding/json decodes.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff", "한국어", "\u2028", strings.Repeat("x", 17) + "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", out, s, err)
+		}
+		if !utf8.Valid(out) {
+			t.Fatalf("output is not UTF-8: %q", out)
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); utf8.ValidString(s) && back != want {
+			t.Fatalf("round trip %q != %q", back, want)
+		}
+	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	msgs := []string{
+		`198.51.100.24 - - [22/Nov/2026:04:24:51 +0000] "GET /api/orders/1001 HTTP/1.1" 502 157 "-" "Mozilla/5.0"`,
+		`{"level":"info","msg":"cart updated","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","http":{"method":"POST"}}`,
+		"2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.23 10.0.2.45 443 49152 6 10 840 1763787880 1763787890 ACCEPT OK",
+		"결제 처리 완료: 주문번호 A-1001 🎉",
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	buf := make([]byte, 0, 4096)
+	for b.Loop() {
+		buf = buf[:0]
+		for _, m := range msgs {
+			buf = AppendString(buf, m)
+		}
+	}
+}
