@@ -176,6 +176,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if o.n > 1 {
 		fmt.Fprintf(stderr, "%s: %s\n", o.fn, strings.Join(timings, ", "))
 	}
+	if last.MaxRSSKiB > 0 {
+		fmt.Fprintf(stderr, "%s: max memory used %.1f MiB\n", o.fn, float64(last.MaxRSSKiB)/1024)
+	}
 	printBody(stdout, stderr, last.Payload, o.full)
 
 	switch {

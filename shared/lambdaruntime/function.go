@@ -352,6 +352,7 @@ func (f *Function) invokeOnce(ctx context.Context, payload []byte, opts InvokeOp
 	}
 	res.apply(inv.out) // inv.done is closed in every branch that gets here
 	res.Duration = time.Since(begin)
+	res.MaxRSSKiB = peakRSS(res.PID)
 	return res, false, nil
 }
 
@@ -424,4 +425,21 @@ func (f *Function) Close() error {
 		sb.stop()
 	}
 	return nil
+}
+
+// peakRSS reads the process's high-water resident set size (VmHWM) from
+// /proc, in KiB: what Lambda reports as "Max Memory Used". Zero where /proc
+// is unavailable.
+func peakRSS(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return n
+		}
+	}
+	return 0
 }

@@ -125,6 +125,9 @@ func TestInvokeSuccess(t *testing.T) {
 	if got.Pid != res.PID || res.PID != fn.PID() || res.PID == 0 {
 		t.Errorf("pid: handler %d, result %d, fn.PID %d", got.Pid, res.PID, fn.PID())
 	}
+	if res.MaxRSSKiB <= 0 {
+		t.Errorf("MaxRSSKiB = %d, want the process's peak RSS", res.MaxRSSKiB)
+	}
 	if !res.Cold || res.InitDuration <= 0 || res.Duration < res.InitDuration {
 		t.Errorf("first invocation: Cold=%v InitDuration=%v Duration=%v", res.Cold, res.InitDuration, res.Duration)
 	}

@@ -45,6 +45,9 @@ type Result struct {
 	InitDuration time.Duration
 	// PID is the runtime process that handled (or failed) the invocation.
 	PID int
+	// MaxRSSKiB is the process's peak resident memory so far, in KiB, read
+	// after a successful invocation (Lambda's "Max Memory Used"); 0 if unknown.
+	MaxRSSKiB int
 }
 
 // Err returns nil on success, or a *FunctionError describing the failure.
