@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/valyala/fastjson"
 )
 
 // Message types CloudWatch Logs sends.
@@ -37,6 +35,11 @@ type LogEvent struct {
 	ID        string
 	Timestamp int64 // ms since the epoch
 	Message   string
+	// RawMessage is the message as it was escaped in the payload; when
+	// RawOK it is valid UTF-8 JSON string content that an encoder may copy
+	// verbatim (a decoded event only; nil otherwise).
+	RawMessage []byte
+	RawOK      bool
 }
 
 // Envelope is a decoded subscription payload. Account-level subscription
@@ -72,7 +75,7 @@ type Decoder struct {
 	limits Limits
 	gz     *gzip.Reader
 	buf    bytes.Buffer
-	parser fastjson.Parser
+	arena  []byte
 	events []LogEvent
 }
 
@@ -136,54 +139,66 @@ func (d *Decoder) Decode(compressed []byte) (*Envelope, error) {
 }
 
 // Parse parses an already inflated payload. raw must stay unmodified while
-// the envelope is in use: its strings point into the parser's copy of it.
+// the envelope is in use: its strings point into it and into the decoder's
+// arena.
 func (d *Decoder) Parse(raw []byte) (*Envelope, error) {
-	v, err := d.parser.ParseBytes(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	if cap(d.arena) < len(raw) {
+		d.arena = make([]byte, 0, len(raw))
 	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, fmt.Errorf("%w: top level is %s, not an object", ErrInvalidJSON, v.Type())
-	}
+	sc := &scanner{b: raw, arena: d.arena[:0]}
 	env := &Envelope{}
-	var events *fastjson.Value
-	var visitErr error
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if visitErr != nil {
-			return
-		}
-		switch string(k) {
+	d.events = d.events[:0]
+	if k := sc.kind(); k != "object" {
+		return nil, fmt.Errorf("%w: top level is %s, not an object", ErrInvalidJSON, k)
+	}
+	sawEvents := false
+	err := sc.object(func(key string) error {
+		var err error
+		switch key {
 		case "messageType":
-			env.MessageType, visitErr = str(v, "messageType")
+			env.MessageType, err = field(sc, key)
 		case "owner":
-			env.Owner, visitErr = str(v, "owner")
+			env.Owner, err = field(sc, key)
 		case "logGroup":
-			env.LogGroup, visitErr = str(v, "logGroup")
+			env.LogGroup, err = field(sc, key)
 		case "logStream":
-			env.LogStream, visitErr = str(v, "logStream")
+			env.LogStream, err = field(sc, key)
 		case "policyLevel":
-			env.PolicyLevel, visitErr = str(v, "policyLevel")
+			env.PolicyLevel, err = field(sc, key)
 		case "subscriptionFilters":
-			arr, err := v.Array()
-			if err != nil {
-				visitErr = fmt.Errorf("%w: subscriptionFilters is %s", ErrInvalidJSON, v.Type())
-				return
+			if k := sc.kind(); k != "array" {
+				return fmt.Errorf("%w: subscriptionFilters is %s", ErrInvalidJSON, k)
 			}
-			for _, f := range arr {
-				s, err := str(f, "subscriptionFilters[]")
-				if err != nil {
-					visitErr = err
-					return
-				}
-				env.SubscriptionFilters = append(env.SubscriptionFilters, s)
-			}
+			env.SubscriptionFilters = env.SubscriptionFilters[:0]
+			err = sc.array(func(int) error {
+				f, err := field(sc, "subscriptionFilters[]")
+				env.SubscriptionFilters = append(env.SubscriptionFilters, f)
+				return err
+			})
 		case "logEvents":
-			events = v
+			if k := sc.kind(); k != "array" {
+				return fmt.Errorf("%w: logEvents is %s", ErrInvalidJSON, k)
+			}
+			sawEvents = true
+			d.events = d.events[:0]
+			err = sc.array(func(i int) error {
+				ev, err := logEvent(sc)
+				if err != nil {
+					return fmt.Errorf("logEvents[%d]: %w", i, err)
+				}
+				d.events = append(d.events, ev)
+				return nil
+			})
+		default:
+			err = sc.skip(1)
 		}
+		return err
 	})
-	if visitErr != nil {
-		return nil, visitErr
+	if err != nil {
+		return nil, err
+	}
+	if sc.peek() != 0 {
+		return nil, sc.errorf("trailing data after the document")
 	}
 	switch env.MessageType {
 	case DataMessage, ControlMessage:
@@ -192,65 +207,64 @@ func (d *Decoder) Parse(raw []byte) (*Envelope, error) {
 	default:
 		return nil, fmt.Errorf("%w %q", ErrUnknownMessage, env.MessageType)
 	}
-	if env.MessageType == DataMessage && (env.LogGroup == "" || events == nil) {
+	if env.MessageType == DataMessage && (env.LogGroup == "" || !sawEvents) {
 		return nil, fmt.Errorf("%w: logGroup and logEvents", ErrMissingField)
-	}
-	if events == nil {
-		return env, nil
-	}
-	arr, err := events.Array()
-	if err != nil {
-		return nil, fmt.Errorf("%w: logEvents is %s", ErrInvalidJSON, events.Type())
-	}
-	d.events = d.events[:0]
-	for i, e := range arr {
-		ev, err := logEvent(e)
-		if err != nil {
-			return nil, fmt.Errorf("logEvents[%d]: %w", i, err)
-		}
-		d.events = append(d.events, ev)
 	}
 	env.LogEvents = d.events
 	return env, nil
 }
 
-func logEvent(v *fastjson.Value) (LogEvent, error) {
-	var ev LogEvent
-	if v.Type() != fastjson.TypeObject {
-		return ev, fmt.Errorf("%w: event is %s", ErrInvalidJSON, v.Type())
-	}
-	id := v.Get("id")
-	if id == nil {
-		return ev, fmt.Errorf("%w: id", ErrMissingField)
-	}
-	var err error
-	if ev.ID, err = str(id, "id"); err != nil {
-		return ev, err
-	}
-	ts := v.Get("timestamp")
-	if ts == nil {
-		return ev, fmt.Errorf("%w: timestamp", ErrMissingField)
-	}
-	if ev.Timestamp, err = ts.Int64(); err != nil {
-		return ev, fmt.Errorf("%w: timestamp: %v", ErrInvalidJSON, err)
-	}
-	if m := v.Get("message"); m != nil {
-		if ev.Message, err = str(m, "message"); err != nil {
-			return ev, err
+// field reads a string field, naming it when it is something else.
+func field(sc *scanner, name string) (string, error) {
+	if k := sc.kind(); k != "string" {
+		if k == "null" {
+			return "", sc.skip(1)
 		}
+		return "", fmt.Errorf("%w: %s is %s, not a string", ErrInvalidJSON, name, k)
 	}
-	return ev, nil
+	v, _, _, err := sc.str()
+	return v, err
 }
 
-// str returns a string value without copying: the bytes live in the
-// parser's buffer, which outlives the envelope (see Decoder).
-func str(v *fastjson.Value, name string) (string, error) {
-	b, err := v.StringBytes()
+func logEvent(sc *scanner) (LogEvent, error) {
+	var ev LogEvent
+	if k := sc.kind(); k != "object" {
+		return ev, fmt.Errorf("%w: event is %s", ErrInvalidJSON, k)
+	}
+	var haveID, haveTS bool
+	err := sc.object(func(key string) error {
+		var err error
+		switch key {
+		case "id":
+			haveID = true
+			ev.ID, err = field(sc, "id")
+		case "timestamp":
+			if k := sc.kind(); k != "number" {
+				return fmt.Errorf("%w: timestamp is %s, not a number", ErrInvalidJSON, k)
+			}
+			haveTS = true
+			ev.Timestamp, err = sc.number()
+		case "message":
+			if k := sc.kind(); k != "string" {
+				if k == "null" {
+					return sc.skip(1)
+				}
+				return fmt.Errorf("%w: message is %s, not a string", ErrInvalidJSON, k)
+			}
+			ev.Message, ev.RawMessage, ev.RawOK, err = sc.str()
+		default:
+			err = sc.skip(2)
+		}
+		return err
+	})
 	if err != nil {
-		return "", fmt.Errorf("%w: %s is %s, not a string", ErrInvalidJSON, name, v.Type())
+		return ev, err
 	}
-	if len(b) == 0 {
-		return "", nil
+	if !haveID {
+		return ev, fmt.Errorf("%w: id", ErrMissingField)
 	}
-	return unsafe.String(&b[0], len(b)), nil
+	if !haveTS {
+		return ev, fmt.Errorf("%w: timestamp", ErrMissingField)
+	}
+	return ev, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -215,6 +216,65 @@ func FuzzDecode(f *testing.F) {
 		}
 		if len(again.LogEvents) != len(events) {
 			t.Fatalf("%d events after round trip, want %d", len(again.LogEvents), len(events))
+		}
+	})
+}
+
+// stdString mirrors how encoding/json turns invalid UTF-8 into U+FFFD, one
+// per byte, so our strings can be compared with its.
+func stdString(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\ufffd")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// FuzzParse compares our hand-written parser with encoding/json: whatever
+// both accept must decode to the same envelope, and a raw message we mark
+// safe must be JSON string content with the same value.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":2,"message":"a\u00e9\ud83d\ude00\"\\/\b\f\n\r\t"}],"x":[1,{"y":null},true]}`))
+	d := NewDecoder(DefaultLimits)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		env, err := d.Parse(in)
+		var std map[string]any
+		stdErr := json.Unmarshal(in, &std)
+		if err != nil || stdErr != nil {
+			return
+		}
+		str := func(k string) string { s, _ := std[k].(string); return stdString(s) }
+		if stdString(env.MessageType) != str("messageType") || stdString(env.Owner) != str("owner") ||
+			stdString(env.LogGroup) != str("logGroup") || stdString(env.LogStream) != str("logStream") {
+			t.Fatalf("envelope %+v differs from encoding/json %v", env, std)
+		}
+		evs, _ := std["logEvents"].([]any)
+		if len(evs) != len(env.LogEvents) {
+			t.Fatalf("%d events, encoding/json %d", len(env.LogEvents), len(evs))
+		}
+		for i, e := range env.LogEvents {
+			m, _ := evs[i].(map[string]any)
+			msg, _ := m["message"].(string)
+			if stdString(e.Message) != stdString(msg) {
+				t.Fatalf("event %d message %q, encoding/json %q", i, e.Message, msg)
+			}
+			if e.RawOK {
+				var back string
+				if err := json.Unmarshal(append(append([]byte{'"'}, e.RawMessage...), '"'), &back); err != nil || back != stdString(msg) || !utf8.Valid(e.RawMessage) {
+					t.Fatalf("event %d raw %q is not safe content for %q (%v)", i, e.RawMessage, msg, err)
+				}
+			}
 		}
 	})
 }

@@ -21,6 +21,10 @@ type Record struct {
 	Level           string
 	TraceID         string
 	SourceType      string
+	// MessageJSON, when set, is Message already escaped as JSON string
+	// content (no quotes). Decoders that kept the escaped original set it so
+	// the message is copied, not escaped a second time.
+	MessageJSON []byte
 	// Fields is a JSON object of what the parsers extracted, already bounded,
 	// or empty. It is kept encoded so it is built once and copied verbatim into
 	// NDJSON, OpenSearch documents and the Parquet column.
@@ -56,7 +60,13 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"log_stream":`...)
 	dst = AppendString(dst, r.LogStream)
 	dst = append(dst, `,"message":`...)
-	dst = AppendString(dst, r.Message)
+	if r.MessageJSON != nil {
+		dst = append(dst, '"')
+		dst = append(dst, r.MessageJSON...)
+		dst = append(dst, '"')
+	} else {
+		dst = AppendString(dst, r.Message)
+	}
 	if r.Level != "" {
 		dst = append(dst, `,"level":`...)
 		dst = AppendString(dst, r.Level)

@@ -96,3 +96,12 @@ func BenchmarkAppendString(b *testing.B) {
 		}
 	}
 }
+
+func TestMessageJSONIsCopiedVerbatim(t *testing.T) {
+	t.Parallel()
+	r := Record{TimestampMillis: 0, ID: "1", Message: `a"b`, MessageJSON: []byte(`a\"b`), SourceType: SourceText}
+	want := `{"@timestamp":"1970-01-01T00:00:00.000Z","id":"1","owner":"","log_group":"","log_stream":"","message":"a\"b","source_type":"text"}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("got %s", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -237,6 +238,9 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 		if !h.proc.Normalize(&h.rec) {
 			continue
 		}
+		if e.RawOK && sameString(h.rec.Message, e.Message) {
+			h.rec.MessageJSON = e.RawMessage // unchanged by redaction
+		}
 		if len(h.arena) == o.start {
 			first = e.Timestamp
 		}
@@ -412,3 +416,9 @@ func (h *Handler) emit(sum *Summary, st ingest.Stats, bytesIn, bytesOut int) {
 }
 
 func timeUTC(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// sameString reports whether a and b are the same bytes in memory: the
+// message was not rewritten by redaction.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
