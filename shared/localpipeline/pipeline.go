@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +23,7 @@ import (
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tributary-logs/tributary/shared/faultproxy"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
 )
@@ -43,6 +45,9 @@ type Options struct {
 	Payloads int       // CloudWatch Logs payloads to generate
 	Progress io.Writer // one line per step; nil: quiet
 	Logs     io.Writer // the functions' own logs; nil: discarded
+	// Faults, when set, puts a fault-injecting proxy between the functions
+	// and the local AWS services (the end-to-end test's storms).
+	Faults faultproxy.Faults
 }
 
 // Run is one drive of the pipeline.
@@ -50,6 +55,7 @@ type Run struct {
 	opts    Options
 	moto    *localaws.Moto
 	s3      *s3.Client
+	proxy   *faultproxy.Proxy
 	fns     map[string]*lambdaruntime.Function
 	Report  Report
 	ledger  *Ledger
@@ -74,6 +80,12 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r.moto = m
+	if opts.Faults != (faultproxy.Faults{}) {
+		if r.proxy, err = faultproxy.Start(m.Endpoint, opts.Faults, opts.Seed); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	cfg, err := m.Config(ctx, Region)
 	if err != nil {
 		r.Close()
@@ -116,7 +128,7 @@ func (r *Run) function(name string, env ...string) (*lambdaruntime.Function, err
 		Name:      name,
 		Timeout:   2 * time.Minute,
 		MemoryMB:  1024,
-		Env:       append(r.moto.Env(Region), env...),
+		Env:       append(r.awsEnv(), env...),
 		Output:    r.opts.Logs,
 	})
 	if err != nil {
@@ -148,10 +160,37 @@ func (r *Run) invoke(ctx context.Context, name string, event any) ([]byte, error
 	return res.Payload, nil
 }
 
+// awsEnv points a function at the local AWS services, through the fault
+// proxy when there is one.
+func (r *Run) awsEnv() []string {
+	env := r.moto.Env(Region)
+	if r.proxy == nil {
+		return env
+	}
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL_") {
+			k, _, _ := strings.Cut(kv, "=")
+			env[i] = k + "=" + r.proxy.URL
+		}
+	}
+	return env
+}
+
+// Injected reports what the fault proxy did.
+func (r *Run) Injected() faultproxy.Counts {
+	if r.proxy == nil {
+		return faultproxy.Counts{}
+	}
+	return r.proxy.Counts()
+}
+
 // Close stops every process the run started.
 func (r *Run) Close() {
 	for _, f := range r.fns {
 		f.Close()
+	}
+	if r.proxy != nil {
+		r.proxy.Close()
 	}
 	if r.moto != nil {
 		r.moto.Stop()
