@@ -10,7 +10,7 @@ TOOLS      := .tools
 PYTHON     ?= python3
 VENV       := $(TOOLS)/venv
 
-.PHONY: all build test unit integration lint vet fmt-check cfn-lint fuzz bench invoke demo clean tools sizes \
+.PHONY: indexer-setup all build test unit integration lint vet fmt-check cfn-lint fuzz bench invoke demo clean tools sizes \
 	$(addprefix build-,TransformFunction IndexerFunction LakeFunction AlarmFunction OpsgenieFunction)
 
 all: build
@@ -39,8 +39,12 @@ $(eval $(call sam_target,LakeFunction,lake))
 $(eval $(call sam_target,AlarmFunction,alarm))
 $(eval $(call sam_target,OpsgenieFunction,opsgenie))
 
-## tools: pinned Python dev tools (moto, cfn-lint, SAM translator), installed when missing
-tools: $(VENV)/.installed
+## tools: pinned dev tools, installed when missing: Python (moto, cfn-lint, SAM translator) and the
+## Maven-built OpenSearch node launcher the indexer's tests run
+tools: $(VENV)/.installed tools/opensearch/target/classpath.txt
+
+tools/opensearch/target/classpath.txt: tools/opensearch/pom.xml tools/opensearch/src/main/java/tributary/opensearch/Node.java
+	cd tools/opensearch && (mvn -q -B -o package || mvn -q -B package)
 
 $(VENV)/.installed: requirements-dev.txt
 	@if ! $(PYTHON) -m venv --system-site-packages $(VENV) 2>/dev/null; then rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
@@ -92,5 +96,9 @@ invoke: build/$(FN)/bootstrap
 demo: tools build
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/demo -build build -out demo-out
 
+## indexer-setup: install the index template and ISM policy into $$OPENSEARCH_ENDPOINT
+indexer-setup:
+	$(GO) run ./cmd/indexer-setup
+
 clean:
-	rm -rf build demo-out .workload
+	rm -rf build demo-out .workload tools/opensearch/target

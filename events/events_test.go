@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
+	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/config"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
@@ -28,6 +29,9 @@ type world func(t *testing.T, moto *localaws.Moto) []string
 
 var worlds = map[string]world{
 	"transform": func(t *testing.T, moto *localaws.Moto) []string { return moto.Env("us-east-1") },
+	"indexer": func(t *testing.T, moto *localaws.Moto) []string {
+		return append(moto.Env("us-east-1"), bulktest.IndexerEnv(t)...)
+	},
 }
 
 func TestSampleEvents(t *testing.T) {
