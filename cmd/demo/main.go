@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/localpipeline"
 )
 
@@ -52,11 +53,20 @@ func run(ctx context.Context, build, out string, seed uint64, payloads int, verb
 	}
 	// Close stops every process the demo started, on success or failure.
 	defer r.Close()
-	records, err := r.Workload()
+	// OpenSearch takes a while to start: bring it up while transform runs.
+	search := make(chan error, 1)
+	go func() { search <- r.StartSearch(ctx, false, bulktest.Faults{}) }()
+	w, err := r.Workload()
 	if err != nil {
 		return err
 	}
-	if err := r.Transform(ctx, records); err != nil {
+	if err := r.Transform(ctx, w.Firehose); err != nil {
+		return err
+	}
+	if err := <-search; err != nil {
+		return err
+	}
+	if err := r.Index(ctx, w.Subscription); err != nil {
 		return err
 	}
 	rep, err := r.Finish()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
+	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/faultproxy"
 	"github.com/tributary-logs/tributary/shared/localaws"
 )
@@ -17,7 +18,7 @@ import (
 func TestEndToEndUnderFaults(t *testing.T) {
 	localaws.MotoForTest(t).Stop() // skip or fail early, with the reason, when moto is unavailable
 	build := t.TempDir()
-	for _, fn := range []string{"transform"} {
+	for _, fn := range []string{"transform", "indexer"} {
 		if err := os.MkdirAll(build+"/"+fn, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -32,17 +33,29 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	ctx := context.Background()
 	r, err := Start(ctx, Options{
 		BuildDir: build, OutDir: t.TempDir(), Seed: 42, Payloads: 80, Logs: logs,
-		Faults: faultproxy.Faults{FirehoseEntryFailure: 0.3},
+		Faults: faultproxy.Faults{FirehoseEntryFailure: 0.3, S3PutFailure: 0.2},
+		// No index template: dynamic mapping meets a field whose type
+		// changes between sources, a real mapping conflict.
+		IndexerEnv: []string{"SETUP_INDEX_TEMPLATE=false", "BULK_MAX_BYTES=131072"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	records, err := r.Workload()
+	w, err := r.Workload()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Transform(ctx, records); err != nil {
+	if err := r.Transform(ctx, w.Firehose); err != nil {
+		t.Fatal(err)
+	}
+	// OpenSearch under pressure: 429 storms (a fifth of the documents
+	// rejected twice), whole-request 503s, and 413 above 96 KiB.
+	if err := r.StartSearch(ctx, true, bulktest.Faults{ThrottleRatio: 0.2, ThrottleTimes: 2, FailRequests: 3,
+		ServerErrorStatus: 503, MaxContentLength: 96 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Index(ctx, w.Subscription); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := r.Finish()
@@ -50,9 +63,12 @@ func TestEndToEndUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	inj := r.Injected()
-	t.Logf("report: %+v; injected %+v", rep.Transform, inj)
+	t.Logf("report: %+v %+v; injected %+v", rep.Transform, rep.Indexer, inj)
 	if inj.FirehoseEntriesFailed == 0 || rep.Transform.ReingestedPieces == 0 {
 		t.Fatalf("no re-ingest failure was injected (%+v): the test proves nothing", inj)
+	}
+	if rep.Indexer.DeadLettered == 0 {
+		t.Error("no dead letters: the mapping conflict and the corrupt payload must be dead-lettered with reasons")
 	}
 	for _, p := range rep.Problems {
 		t.Error(p)

@@ -15,10 +15,17 @@ type Ledger struct {
 	corrupt     int // records that can only end as ProcessingFailed
 	directLines int // lines put straight into the stream (ids made by transform)
 	directSeen  int
+	// indexing is known per id when the backend can list its documents;
+	// against a real node only the total is known.
+	indexedCount int
+	indexChecked bool
+	perIDIndex   bool
 }
 
 type eventFate struct {
-	Raw int // times it reached raw/
+	Raw     int // times it reached raw/
+	Indexed int // documents in OpenSearch with its id (0 or 1: _id is the id)
+	Dead    int // dead-letter lines naming it
 }
 
 func newLedger() *Ledger { return &Ledger{events: map[string]*eventFate{}} }
@@ -47,6 +54,19 @@ func (l *Ledger) raw(ndjson []byte) error {
 	return nil
 }
 
+func (l *Ledger) indexed(id string) {
+	l.perIDIndex = true
+	if f, ok := l.events[id]; ok {
+		f.Indexed++
+	}
+}
+
+func (l *Ledger) deadLettered(id string) {
+	if f, ok := l.events[id]; ok {
+		f.Dead++
+	}
+}
+
 // Problems lists every event not accounted for exactly once.
 func (l *Ledger) Problems() []string {
 	var out []string
@@ -68,8 +88,48 @@ func (l *Ledger) Problems() []string {
 	if lost > 5 || dup > 5 {
 		out = append(out, fmt.Sprintf("%d lost and %d duplicated in all", lost, dup))
 	}
+	if l.indexChecked {
+		out = append(out, l.indexProblems()...)
+	}
 	if l.directSeen != l.directLines {
 		out = append(out, fmt.Sprintf("%d direct-put lines reached raw/, want %d", l.directSeen, l.directLines))
+	}
+	return out
+}
+
+// indexProblems: every event is in the index exactly once or dead-lettered
+// with a reason, never both.
+func (l *Ledger) indexProblems() []string {
+	var out []string
+	if !l.perIDIndex {
+		want := 0
+		for _, f := range l.events {
+			if f.Dead == 0 {
+				want++
+			}
+		}
+		if l.indexedCount != want {
+			out = append(out, fmt.Sprintf("index holds %d documents, want %d (events not dead-lettered)", l.indexedCount, want))
+		}
+		return out
+	}
+	missing, both := 0, 0
+	for id, f := range l.events {
+		switch {
+		case f.Indexed == 0 && f.Dead == 0:
+			missing++
+			if missing <= 5 {
+				out = append(out, "neither indexed nor dead-lettered: "+id)
+			}
+		case f.Indexed > 0 && f.Dead > 0:
+			both++
+			if both <= 5 {
+				out = append(out, "indexed and also dead-lettered: "+id)
+			}
+		}
+	}
+	if missing > 5 || both > 5 {
+		out = append(out, fmt.Sprintf("%d missing from the index and %d both indexed and dead-lettered", missing, both))
 	}
 	return out
 }

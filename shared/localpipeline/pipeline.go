@@ -26,6 +26,7 @@ import (
 	"github.com/tributary-logs/tributary/shared/faultproxy"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
+	"github.com/tributary-logs/tributary/shared/opensearchnode"
 )
 
 // Names of the local resources, as the template would create them.
@@ -48,6 +49,8 @@ type Options struct {
 	// Faults, when set, puts a fault-injecting proxy between the functions
 	// and the local AWS services (the end-to-end test's storms).
 	Faults faultproxy.Faults
+	// IndexerEnv adds to (and overrides) the indexer's environment.
+	IndexerEnv []string
 }
 
 // Run is one drive of the pipeline.
@@ -56,6 +59,7 @@ type Run struct {
 	moto    *localaws.Moto
 	s3      *s3.Client
 	proxy   *faultproxy.Proxy
+	backend *opensearchnode.Backend
 	fns     map[string]*lambdaruntime.Function
 	Report  Report
 	ledger  *Ledger
@@ -192,6 +196,7 @@ func (r *Run) Close() {
 	if r.proxy != nil {
 		r.proxy.Close()
 	}
+	r.backend.Stop()
 	if r.moto != nil {
 		r.moto.Stop()
 	}
@@ -216,4 +221,8 @@ func (r *Run) putObject(ctx context.Context, key string, body []byte) error {
 		return fmt.Errorf("put s3://%s/%s: %w", Bucket, key, err)
 	}
 	return nil
+}
+
+func writeFile(dir, name string, b []byte) error {
+	return os.WriteFile(filepath.Join(dir, name), b, 0o644)
 }

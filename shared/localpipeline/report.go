@@ -3,12 +3,14 @@ package localpipeline
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Report is what a run did, stage by stage.
 type Report struct {
 	EventsGenerated int             `json:"events_generated"`
 	Transform       TransformReport `json:"transform"`
+	Indexer         IndexerReport   `json:"indexer"`
 	Problems        []string        `json:"problems"`
 }
 
@@ -20,6 +22,16 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  transform               %d invocations, %d records: %d Ok, %d Dropped, %d ProcessingFailed; %d pieces re-ingested\n",
 		t.Invocations, t.Records, t.Ok, t.Dropped, t.ProcessingFailed, t.ReingestedPieces)
 	fmt.Fprintf(w, "  raw/                    %d objects, %d events\n", t.RawObjects, t.EventsInRaw)
+	if ix := rep.Indexer; ix.Backend != "" {
+		fmt.Fprintf(w, "  indexer (%s)%s %d invocations (%d retried): %d documents indexed, %d dead-lettered %v\n",
+			ix.Backend, strings.Repeat(" ", max(1, 12-len(ix.Backend))), ix.Invocations, ix.Retried, ix.Indexed, ix.DeadLettered, ix.DeadReasons)
+		if ix.FallbackCause != "" {
+			fmt.Fprintf(w, "                          (local OpenSearch node unavailable: %s)\n", ix.FallbackCause)
+		}
+		if ix.Search != "" {
+			fmt.Fprintf(w, "  search (while running)  %s\n", ix.Search)
+		}
+	}
 	if len(rep.Problems) == 0 {
 		fmt.Fprintf(w, "  accounting              every event exactly once: nothing lost, nothing duplicated\n")
 	} else {
@@ -39,6 +51,7 @@ func (r *Run) Finish() (*Report, error) {
 	for _, f := range r.ledger.events {
 		rep.Transform.EventsInRaw += f.Raw
 	}
+	r.ledger.indexChecked = rep.Indexer.Backend != ""
 	rep.Problems = r.ledger.Problems()
 	return rep, r.writeJSON("report.json", rep)
 }

@@ -36,11 +36,17 @@ type TransformReport struct {
 // firehoseBatchBytes mirrors the processor's BufferSizeInMBs of 1.
 const firehoseBatchBytes = 1 << 20
 
+// Workload is the generated traffic, as each destination receives it.
+type Workload struct {
+	Firehose     [][]byte // Firehose records: subscription payloads and direct-put lines
+	Subscription [][]byte // gzip'd payloads a Lambda subscription (the indexer) receives
+}
+
 // Workload generates the demo traffic: every source of logsample, then the
 // awkward cases a real estate produces: a burst whose output cannot fit one
 // response, a control message, a corrupt record, and lines an application
 // put straight into the stream.
-func (r *Run) Workload() ([][]byte, error) {
+func (r *Run) Workload() (*Workload, error) {
 	start := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 	gen := logsample.New(r.opts.Seed, start)
 	rng := rand.New(rand.NewPCG(r.opts.Seed, 7))
@@ -73,9 +79,9 @@ func (r *Run) Workload() ([][]byte, error) {
 	records = append(records, []byte{0x1f, 0x8b, 0x08, 0x00, 'n', 'o', 't', ' ', 'g', 'z', 'i', 'p'})
 	r.ledger.corrupt++
 	direct := []byte("{\"level\":\"error\",\"msg\":\"put straight into the stream\",\"trace_id\":\"demo-1\"}\nplain line from a producer\n")
-	records = append(records, direct)
+	w := &Workload{Firehose: append(records, direct), Subscription: records}
 	r.ledger.directLines += 2
-	return records, nil
+	return w, nil
 }
 
 // Transform drives the records through transform as Firehose would, and
