@@ -1005,9 +1005,11 @@ func checkSharedNormalizing(t *cfnTemplate) []string {
 		return nil
 	}
 	te, ie := t.env("TransformFunction"), t.env("IndexerFunction")
+	indexerReads := config.Variables("indexer")
 	var problems []string
 	for _, name := range config.Variables("transform") {
-		if setByLambda(name) {
+		// Only what both read: a transform-only setting (METRIC_LOG_GROUPS) is no normalizing rule.
+		if setByLambda(name) || !slices.Contains(indexerReads, name) {
 			continue
 		}
 		if !reflect.DeepEqual(te[name], ie[name]) {
@@ -1125,6 +1127,10 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runbook, err := os.ReadFile(filepath.Join("docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	checks := []struct {
 		name string
 		run  func() []string
@@ -1134,6 +1140,9 @@ func TestTemplate(t *testing.T) {
 		{"environment values", func() []string { return checkEnvironmentValues(tpl) }},
 		{"iam", func() []string { return checkIAM(tpl) }},
 		{"pipeline", func() []string { return checkPipeline(tpl) }},
+		{"health metrics", func() []string { return checkHealthMetrics(tpl) }},
+		{"health alarms", func() []string { return checkHealthAlarms(tpl, string(runbook)) }},
+		{"health dashboard", func() []string { return checkDashboardCoverage(tpl, dashboardRequired) }},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -1268,6 +1277,18 @@ func TestTemplateChecksFail(t *testing.T) {
 			},
 		},
 	}
+	tests = append(tests, struct {
+		fixture string
+		check   func(t *testing.T, tpl *cfnTemplate) []string
+		want    []string
+	}{
+		fixture: "health.yaml",
+		check: func(_ *testing.T, tpl *cfnTemplate) []string {
+			p := append(checkHealthMetrics(tpl), checkHealthAlarms(tpl, `<a id="typo"></a>`)...)
+			return append(p, checkDashboardCoverage(tpl, []string{"Tributary/RecordsReingested", "AWS/Firehose/IncomingRecords"})...)
+		},
+		want: healthFixtureProblems,
+	})
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()

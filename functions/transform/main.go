@@ -37,6 +37,7 @@ func main() {
 		Logger:     log,
 		MetricsOut: os.Stdout,
 		Decode:     cwlogs.Limits{MaxInflatedBytes: cfg.MaxInflatedBytes, MaxRatio: cfg.MaxCompressionRatio},
+		LogGroups:  cfg.MetricLogGroups,
 		Reingester: &transform.Reingester{
 			Firehose: firehose.NewFromConfig(awsCfg),
 			Kinesis:  kinesis.NewFromConfig(awsCfg),

@@ -2,6 +2,8 @@ package config
 
 import (
 	"regexp"
+
+	"github.com/tributary-logs/tributary/shared/emf"
 	"slices"
 	"strings"
 	"time"
@@ -82,13 +84,26 @@ func readRedact(r *reader) []string {
 type Transform struct {
 	Common
 	Normalize
+	// MetricLogGroups, when set, adds a per-log-group event count for the
+	// listed groups (custom metrics cost money: the list is bounded).
+	MetricLogGroups *emf.LogGroupAllowList
 }
 
 // LoadTransform reads the transform's configuration.
 func LoadTransform(lookup LookupFunc) (Transform, error) {
 	r := newReader(lookup)
-	c := Transform{Common: readCommon(r), Normalize: readNormalize(r)}
+	c := Transform{Common: readCommon(r), Normalize: readNormalize(r), MetricLogGroups: readMetricLogGroups(r)}
 	return c, r.err()
+}
+
+func readMetricLogGroups(r *reader) *emf.LogGroupAllowList {
+	entries := r.list("METRIC_LOG_GROUPS")
+	limit := int(r.integer("METRIC_LOG_GROUPS_LIMIT", emf.DefaultLogGroupLimit, 1, emf.MaxLogGroups))
+	a, err := emf.ParseLogGroupAllowList(entries, limit)
+	if err != nil {
+		r.fail("METRIC_LOG_GROUPS", "%v", err)
+	}
+	return a
 }
 
 // Indexer is the OpenSearch indexer's configuration.
@@ -148,6 +163,9 @@ type Lake struct {
 	RejectedPrefix  string
 	TargetFileBytes int64
 	RowGroupBytes   int64
+	SortBufferBytes int64         // SORT_BUFFER_MB: rows sorted in memory before a run is spilled
+	CompactAfter    time.Duration // COMPACT_AFTER: an hour is compacted this long after it ends
+	CompactLookback time.Duration // COMPACT_LOOKBACK: how far back compaction looks
 }
 
 // LoadLake reads the lake function's configuration.
@@ -162,6 +180,9 @@ func LoadLake(lookup LookupFunc) (Lake, error) {
 		RejectedPrefix:  r.str("REJECTED_PREFIX", "rejected/"),
 		TargetFileBytes: r.integer("TARGET_FILE_MB", 256, 1, 4096) << 20,
 		RowGroupBytes:   r.integer("ROW_GROUP_MB", 32, 1, 512) << 20,
+		SortBufferBytes: r.integer("SORT_BUFFER_MB", 64, 4, 2048) << 20,
+		CompactAfter:    r.duration("COMPACT_AFTER", time.Hour),
+		CompactLookback: r.duration("COMPACT_LOOKBACK", 48*time.Hour),
 	}
 	return c, r.err()
 }
@@ -304,8 +325,7 @@ func Variables(function string) []string {
 	r := newReader(func(string) (string, bool) { return "", false })
 	switch function {
 	case "transform":
-		readCommon(r)
-		readNormalize(r)
+		_, _ = loadInto(r, LoadTransform)
 	case "indexer":
 		_, _ = loadInto(r, LoadIndexer)
 	case "lake":

@@ -19,6 +19,10 @@ const Namespace = "Tributary"
 // DimensionFunction is the one dimension every metric carries.
 const DimensionFunction = "Function"
 
+// DimensionLogGroup is the second dimension of the optional, allow-listed
+// per-log-group counts (LogGroupEvents); see LogGroupCounter.
+const DimensionLogGroup = "LogGroup"
+
 // Unit is a CloudWatch metric unit.
 type Unit string
 
@@ -52,6 +56,17 @@ const (
 	EventsDeadLettered = "EventsDeadLettered" // indexer: items written to the dead-letter prefix
 	BulkLatency        = "BulkLatency"        // indexer: one _bulk round trip
 	Throttled          = "Throttled"          // indexer: 429 responses
+	EventsRejected     = "EventsRejected"     // indexer: permanent failures with no dead-letter bucket (logged, not kept)
+)
+
+// Lake freshness (lake): the lag alarm and dashboard widget watch it.
+const (
+	LakeLagSeconds = "LakeLagSeconds" // lake: now minus the newest event time of a converted object (Seconds)
+)
+
+// Per-log-group metric (transform), emitted only for METRIC_LOG_GROUPS.
+const (
+	LogGroupEvents = "LogGroupEvents" // log events decoded from one allow-listed log group (dimensions Function, LogGroup)
 )
 
 // Alerting metrics (alarm, opsgenie).
@@ -145,3 +160,16 @@ func (s *Set) Flush(w io.Writer) error {
 	_, err = w.Write(append(line, '\n'))
 	return err
 }
+
+// Data lake metrics (lake).
+const (
+	LakeObjects           = "LakeObjects"           // lake: raw objects converted
+	LakeObjectsFailed     = "LakeObjectsFailed"     // lake: raw objects that failed (retried by the trigger)
+	LakeRows              = "LakeRows"              // lake: rows written to Parquet
+	LakeRowsRejected      = "LakeRowsRejected"      // lake: lines written to the rejected prefix
+	LakeFiles             = "LakeFiles"             // lake: Parquet files written by conversion
+	LakeBytes             = "LakeBytes"             // lake: Parquet bytes written by conversion
+	LakeCompactedInputs   = "LakeCompactedInputs"   // lake: small files merged and deleted
+	LakeCompactedOutputs  = "LakeCompactedOutputs"  // lake: merged files written
+	LakeCompactionsFailed = "LakeCompactionsFailed" // lake: partitions whose compaction failed
+)

@@ -61,6 +61,7 @@ type Handler struct {
 	log       *slog.Logger
 	metrics   *emf.Set
 	metricsTo io.Writer
+	logGroups *emf.LogGroupCounter
 
 	parser fastjson.Parser
 	raw    []byte           // decoded record data
@@ -77,6 +78,7 @@ type Options struct {
 	MetricsOut io.Writer // EMF lines; default io.Discard
 	Reingester *Reingester
 	Decode     cwlogs.Limits
+	LogGroups  *emf.LogGroupAllowList // per-log-group event counts; nil: none
 }
 
 // New returns a handler using proc for normalizing.
@@ -98,6 +100,7 @@ func New(proc *ingest.Processor, o Options) *Handler {
 		log:       o.Logger,
 		metrics:   emf.New("transform"),
 		metricsTo: o.MetricsOut,
+		logGroups: emf.NewLogGroupCounter("transform", o.LogGroups),
 	}
 }
 
@@ -223,6 +226,7 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 		o.reason = "log group excluded"
 		return
 	}
+	h.logGroups.Count(env.LogGroup, len(env.LogEvents))
 	var first int64
 	for i := range env.LogEvents {
 		e := &env.LogEvents[i]
@@ -274,6 +278,7 @@ func (h *Handler) processLines(ev *Event, r *Record, raw []byte, o *outcome) {
 			h.arena = append(h.arena, '\n')
 		}
 	})
+	h.logGroups.Count(group, n)
 	h.finish(o, owner, group, r.ArrivalMillis)
 }
 
@@ -407,6 +412,9 @@ func (h *Handler) emit(sum *Summary, st ingest.Stats, bytesIn, bytesOut int) {
 	m.Add(emf.BytesOut, emf.Bytes, float64(bytesOut))
 	if err := m.Flush(h.metricsTo); err != nil {
 		h.log.Error("write metrics", slog.Any("error", err))
+	}
+	if err := h.logGroups.Flush(h.metricsTo); err != nil {
+		h.log.Error("write log group metrics", slog.Any("error", err))
 	}
 	h.log.Info("invocation",
 		slog.Int("records", sum.Records), slog.Int("ok", sum.Ok), slog.Int("dropped", sum.Dropped-sum.Reingested),

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/tributary-logs/tributary/shared/config"
 	"github.com/tributary-logs/tributary/shared/cwlogs"
+	"github.com/tributary-logs/tributary/shared/emf"
 	"github.com/tributary-logs/tributary/shared/ingest"
 )
 
@@ -664,5 +663,32 @@ func firehoseEvent(stream, source string, data [][]byte, extra ...string) []byte
 	return b
 }
 
-var _ = errors.New
-var _ = sort.Strings
+func TestPerLogGroupCounts(t *testing.T) {
+	t.Parallel()
+	allow, err := emf.ParseLogGroupAllowList([]string{"/aws/lambda/*"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	h := New(newProcessor(t, nil), Options{MetricsOut: &metrics, LogGroups: allow})
+	ev := firehoseEvent("arn:aws:firehose:us-east-1:1:deliverystream/s", "",
+		[][]byte{payload(t, "/aws/lambda/api", 0, 3, 10), payload(t, "/ecs/web", 10, 4, 10), payload(t, "/aws/lambda/api", 20, 2, 10)})
+	if _, _, err := h.Process(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	var perGroup []string
+	for _, line := range strings.Split(strings.TrimSpace(metrics.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		if g, ok := m["LogGroup"]; ok {
+			perGroup = append(perGroup, fmt.Sprintf("%v=%v", g, m["LogGroupEvents"]))
+		} else if m["EventsIn"] != 9.0 {
+			t.Errorf("EventsIn = %v, want 9", m["EventsIn"])
+		}
+	}
+	if strings.Join(perGroup, ",") != "/aws/lambda/api=5" {
+		t.Errorf("per-group counts %v, want only the allow-listed group", perGroup)
+	}
+}
