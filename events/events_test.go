@@ -19,6 +19,7 @@ import (
 	"github.com/tributary-logs/tributary/shared/config"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
+	"github.com/tributary-logs/tributary/shared/opsgenietest"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected responses")
@@ -29,6 +30,8 @@ type world func(t *testing.T, moto *localaws.Moto) []string
 
 var worlds = map[string]world{
 	"transform": func(t *testing.T, moto *localaws.Moto) []string { return moto.Env("us-east-1") },
+	"alarm":     opsgenietest.SampleWorld("alarm"),
+	"opsgenie":  opsgenietest.SampleWorld("opsgenie"),
 	"indexer": func(t *testing.T, moto *localaws.Moto) []string {
 		return append(moto.Env("us-east-1"), bulktest.IndexerEnv(t)...)
 	},

@@ -74,7 +74,7 @@ func run(workload, build string, runs, memory int) error {
 		}
 		fn, err := lambdaruntime.New(lambdaruntime.Config{
 			Bootstrap: filepath.Join(build, c.fn, "bootstrap"), Name: c.fn, Timeout: 5 * time.Minute,
-			MemoryMB: memory, Env: append(moto.Env("us-east-1")),
+			MemoryMB: memory, Env: moto.Env("us-east-1"),
 		})
 		if err != nil {
 			return err
