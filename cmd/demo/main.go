@@ -69,12 +69,19 @@ func run(ctx context.Context, build, out string, seed uint64, payloads int, verb
 	if err := r.Index(ctx, w.Subscription); err != nil {
 		return err
 	}
+	if err := r.StartAlerting(ctx); err != nil {
+		return err
+	}
+	if err := r.Alert(ctx, "events", w); err != nil {
+		return err
+	}
 	rep, err := r.Finish()
 	if err != nil {
 		return err
 	}
 	rep.Print(os.Stdout)
-	fmt.Printf("\n  artefacts in %s/ (report.json, functions.log); finished in %.1fs\n", out, time.Since(began).Seconds())
+	fmt.Printf("\n  artefacts in %s/: report.json, alerts.json, indexed-samples.json, dead-letters.ndjson, functions.log\n", out)
+	fmt.Printf("  finished in %.1fs; every process the demo started is stopped\n", time.Since(began).Seconds())
 	if len(rep.Problems) > 0 {
 		return fmt.Errorf("%d accounting problems", len(rep.Problems))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
@@ -18,7 +19,7 @@ import (
 func TestEndToEndUnderFaults(t *testing.T) {
 	localaws.MotoForTest(t).Stop() // skip or fail early, with the reason, when moto is unavailable
 	build := t.TempDir()
-	for _, fn := range []string{"transform", "indexer"} {
+	for _, fn := range []string{"transform", "indexer", "opsgenie", "alarm"} {
 		if err := os.MkdirAll(build+"/"+fn, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -58,6 +59,15 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	if err := r.Index(ctx, w.Subscription); err != nil {
 		t.Fatal(err)
 	}
+	// An Opsgenie outage: the first two invocations that reach it fail (SNS
+	// still gets the alert) and are retried.
+	if err := r.StartAlerting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.InjectOpsgenieOutage(2)
+	if err := r.Alert(ctx, filepath.Join(bootstraptest.RepoRoot(t), "events"), w); err != nil {
+		t.Fatal(err)
+	}
 	rep, err := r.Finish()
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +76,9 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	t.Logf("report: %+v %+v; injected %+v", rep.Transform, rep.Indexer, inj)
 	if inj.FirehoseEntriesFailed == 0 || rep.Transform.ReingestedPieces == 0 {
 		t.Fatalf("no re-ingest failure was injected (%+v): the test proves nothing", inj)
+	}
+	if a := rep.Alerts; a.FailedInvocations < 2 || a.Pages == 0 || a.Deduplicated == 0 || a.SNSMessages == 0 || a.Closed["P3"]+a.Closed["P2"]+a.Closed["P1"]+a.Closed["P4"]+a.Closed["P5"] == 0 {
+		t.Errorf("alerting: %+v (want the outage retried, pages, deduplicated repeats, SNS messages and the alarm closed)", a)
 	}
 	if rep.Indexer.DeadLettered == 0 {
 		t.Error("no dead letters: the mapping conflict and the corrupt payload must be dead-lettered with reasons")

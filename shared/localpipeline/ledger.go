@@ -20,6 +20,9 @@ type Ledger struct {
 	indexedCount int
 	indexChecked bool
 	perIDIndex   bool
+	// alerting: alerts per alias (more than one means paged twice)
+	pagesByAlias map[string]int
+	creates      int
 }
 
 type eventFate struct {
@@ -90,6 +93,11 @@ func (l *Ledger) Problems() []string {
 	}
 	if l.indexChecked {
 		out = append(out, l.indexProblems()...)
+	}
+	for alias, n := range l.pagesByAlias {
+		if n > 1 {
+			out = append(out, fmt.Sprintf("alias %s paged %d times", alias, n))
+		}
 	}
 	if l.directSeen != l.directLines {
 		out = append(out, fmt.Sprintf("%d direct-put lines reached raw/, want %d", l.directSeen, l.directLines))

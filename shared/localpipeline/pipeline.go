@@ -27,6 +27,8 @@ import (
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
 	"github.com/tributary-logs/tributary/shared/opensearchnode"
+	"github.com/tributary-logs/tributary/shared/opsgenietest"
+	"github.com/tributary-logs/tributary/shared/opsgenietest/snsqueue"
 )
 
 // Names of the local resources, as the template would create them.
@@ -60,10 +62,15 @@ type Run struct {
 	s3      *s3.Client
 	proxy   *faultproxy.Proxy
 	backend *opensearchnode.Backend
-	fns     map[string]*lambdaruntime.Function
-	Report  Report
-	ledger  *Ledger
-	rawKeys []string // objects delivered under raw/, in order
+	// alerting
+	opsgenie    *opsgenietest.Server
+	subscriber  *snsqueue.Subscriber
+	alertEnv    []string
+	outageUntil int // failed invocations left before an injected outage ends
+	fns         map[string]*lambdaruntime.Function
+	Report      Report
+	ledger      *Ledger
+	rawKeys     []string // objects delivered under raw/, in order
 }
 
 // Start brings up the local services and resources a run needs.
@@ -197,6 +204,9 @@ func (r *Run) Close() {
 		r.proxy.Close()
 	}
 	r.backend.Stop()
+	if r.opsgenie != nil {
+		r.opsgenie.Close()
+	}
 	if r.moto != nil {
 		r.moto.Stop()
 	}

@@ -11,6 +11,7 @@ type Report struct {
 	EventsGenerated int             `json:"events_generated"`
 	Transform       TransformReport `json:"transform"`
 	Indexer         IndexerReport   `json:"indexer"`
+	Alerts          AlertsReport    `json:"alerts"`
 	Problems        []string        `json:"problems"`
 }
 
@@ -31,6 +32,12 @@ func (rep *Report) Print(w io.Writer) {
 		if ix.Search != "" {
 			fmt.Fprintf(w, "  search (while running)  %s\n", ix.Search)
 		}
+	}
+	if a := rep.Alerts; a.Invocations > 0 {
+		fmt.Fprintf(w, "  alerting                %d security events (each delivered twice), %d CloudTrail payloads via logs, %d alarm notifications; %d invocations (%d failed and retried)\n",
+			a.SecurityEvents, a.CloudTrailPayloads, a.AlarmNotifications, a.Invocations, a.FailedInvocations)
+		fmt.Fprintf(w, "  alerts                  %d paged (%d repeats deduplicated by alias); open %s; closed %s; %d SNS messages\n",
+			a.Pages, a.Deduplicated, byPriority(a.Open), byPriority(a.Closed), a.SNSMessages)
 	}
 	if len(rep.Problems) == 0 {
 		fmt.Fprintf(w, "  accounting              every event exactly once: nothing lost, nothing duplicated\n")
@@ -54,4 +61,17 @@ func (r *Run) Finish() (*Report, error) {
 	r.ledger.indexChecked = rep.Indexer.Backend != ""
 	rep.Problems = r.ledger.Problems()
 	return rep, r.writeJSON("report.json", rep)
+}
+
+func byPriority(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, p := range []string{"P1", "P2", "P3", "P4", "P5"} {
+		if m[p] > 0 {
+			parts = append(parts, fmt.Sprintf("%s×%d", p, m[p]))
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -40,6 +40,7 @@ const firehoseBatchBytes = 1 << 20
 type Workload struct {
 	Firehose     [][]byte // Firehose records: subscription payloads and direct-put lines
 	Subscription [][]byte // gzip'd payloads a Lambda subscription (the indexer) receives
+	CloudTrail   [][]byte // the CloudTrail log group's payloads (the opsgenie function's subscription)
 }
 
 // Workload generates the demo traffic: every source of logsample, then the
@@ -51,6 +52,7 @@ func (r *Run) Workload() (*Workload, error) {
 	gen := logsample.New(r.opts.Seed, start)
 	rng := rand.New(rand.NewPCG(r.opts.Seed, 7))
 	var records [][]byte
+	var cloudtrail [][]byte
 	add := func(src logsample.Source, n int) error {
 		p, evs, err := gen.Gzip(src, n)
 		if err != nil {
@@ -58,6 +60,9 @@ func (r *Run) Workload() (*Workload, error) {
 		}
 		r.ledger.generated(evs)
 		records = append(records, p)
+		if src.Kind == "cloudtrail" {
+			cloudtrail = append(cloudtrail, p)
+		}
 		return nil
 	}
 	for i := 0; i < r.opts.Payloads; i++ {
@@ -79,7 +84,7 @@ func (r *Run) Workload() (*Workload, error) {
 	records = append(records, []byte{0x1f, 0x8b, 0x08, 0x00, 'n', 'o', 't', ' ', 'g', 'z', 'i', 'p'})
 	r.ledger.corrupt++
 	direct := []byte("{\"level\":\"error\",\"msg\":\"put straight into the stream\",\"trace_id\":\"demo-1\"}\nplain line from a producer\n")
-	w := &Workload{Firehose: append(records, direct), Subscription: records}
+	w := &Workload{Firehose: append(records, direct), Subscription: records, CloudTrail: cloudtrail}
 	r.ledger.directLines += 2
 	return w, nil
 }

@@ -75,10 +75,19 @@ var (
 	paths  = []string{"/api/orders", "/api/cart", "/api/checkout", "/healthz", "/api/users/me", "/static/app.js"}
 	agents = []string{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15", "curl/8.5.0", "okhttp/4.12.0", "ELB-HealthChecker/2.0"}
 	levels = []string{"debug", "info", "info", "info", "warn", "error"}
-	events = []string{"ConsoleLogin", "AuthorizeSecurityGroupIngress", "CreateVpc", "PutBucketPolicy", "DescribeInstances", "AssumeRole"}
+	// Mostly reads, as in a real trail; now and then a change the CIS rules watch.
+	reads   = []string{"DescribeInstances", "AssumeRole", "GetObject", "ListBuckets", "DescribeSecurityGroups", "GetCallerIdentity"}
+	changes = []string{"AuthorizeSecurityGroupIngress", "CreateVpc", "PutBucketPolicy"}
 )
 
 func (g *Generator) pick(s []string) string { return s[g.rng.IntN(len(s))] }
+
+func (g *Generator) trailEvent() string {
+	if g.rng.IntN(40) == 0 {
+		return g.pick(changes)
+	}
+	return g.pick(reads)
+}
 
 func (g *Generator) hex(n int) string {
 	const digits = "0123456789abcdef"
@@ -121,7 +130,7 @@ func (g *Generator) message(kind string, ts int64) string {
 			1+g.rng.IntN(40), 40+g.rng.IntN(90000), ts/1000-60, ts/1000, action)
 	case "cloudtrail":
 		return fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/ops/alice","accountId":"123456789012","accessKeyId":"ASIA%s"},"eventTime":"%s","eventSource":"ec2.amazonaws.com","eventName":"%s","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.%d","userAgent":"aws-cli/2.17.0","requestParameters":{"groupId":"sg-0%s"},"requestID":"%s","eventID":"%s","recipientAccountId":"123456789012"}`,
-			strings.ToUpper(g.hex(16)), t.Format(time.RFC3339), g.pick(events), g.rng.IntN(255), g.hex(16), g.hex(36), g.hex(36))
+			strings.ToUpper(g.hex(16)), t.Format(time.RFC3339), g.trailEvent(), g.rng.IntN(255), g.hex(16), g.hex(36), g.hex(36))
 	case "korean":
 		return []string{
 			"주문 처리 완료: 고객 김민수, 주문번호 A-" + fmt.Sprint(g.rng.IntN(9999)) + " 🎉",
