@@ -78,8 +78,10 @@ fuzz:
 
 ## bench: throughput and allocations on the shared workload (../shared/workload) and our fixtures
 WORKLOAD_DIR ?= $(CURDIR)/.workload
-bench: $(WORKLOAD_DIR)/.done
+bench: $(WORKLOAD_DIR)/.done tools build
 	TRIBUTARY_WORKLOAD=$(WORKLOAD_DIR) GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -count 1 ./shared/...
+	@echo "--- the built bootstraps through the local Runtime API (init, cold, warm, max memory used)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/lambdabench -workload $(WORKLOAD_DIR) -build build
 
 $(WORKLOAD_DIR)/.done:
 	@if [ -d ../shared/workload ]; then \

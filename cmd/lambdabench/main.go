@@ -1,12 +1,15 @@
 // Command lambdabench runs built bootstraps through the local Lambda Runtime
 // API on workload events and reports what Lambda would: init time, cold and
-// warm durations, and max memory used. AWS APIs are served by moto.
+// warm durations, max memory used, and throughput in MiB/s of log messages.
+// AWS APIs are served by moto, OpenSearch by the local bulk server, Opsgenie
+// by its test server. `make bench` runs it after the Go benchmarks.
 //
 //	go run ./cmd/lambdabench -workload .workload -build build
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -18,24 +21,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
+	"github.com/tributary-logs/tributary/shared/opsgenietest"
 )
 
 func main() {
 	workload := flag.String("workload", ".workload", "folder with the shared workload's files")
 	build := flag.String("build", "build", "folder with <function>/bootstrap")
 	runs := flag.Int("n", 5, "warm invocations per event")
-	memory := flag.Int("memory", 1024, "memory size reported to the function (MB)")
 	flag.Parse()
-	if err := run(*workload, *build, *runs, *memory); err != nil {
+	if err := run(*workload, *build, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "lambdabench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(workload, build string, runs, memory int) error {
+// benchCase is one function and event, at the memory size the template
+// gives the function.
+type benchCase struct {
+	fn, event string
+	memoryMB  int
+	env       []string
+}
+
+func run(workload, build string, runs int) error {
 	ctx := context.Background()
 	moto, err := localaws.StartMoto(ctx, nil)
 	if err != nil {
@@ -46,8 +60,8 @@ func run(workload, build string, runs, memory int) error {
 	if err != nil {
 		return err
 	}
-	// The workload's events name this delivery stream; re-ingested pieces
-	// land in moto's S3 as they would in the stream's bucket.
+	// The workload's Firehose events name this delivery stream; re-ingested
+	// pieces land in moto's S3 as they would in the stream's bucket.
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench-raw")}); err != nil {
 		return fmt.Errorf("create bucket: %w", err)
@@ -60,21 +74,42 @@ func run(workload, build string, runs, memory int) error {
 	}); err != nil {
 		return fmt.Errorf("create delivery stream: %w", err)
 	}
-
-	cases := []struct{ fn, event string }{
-		{"transform", filepath.Join("events", "transform", "firehose-cloudwatch.json")},
-		{"transform", filepath.Join(workload, "firehose-5.json")},
+	bulk := bulktest.Start()
+	defer bulk.Close()
+	og, err := opsgenietest.Start(opsgenietest.Options{})
+	if err != nil {
+		return err
 	}
-	fmt.Printf("%-10s %-26s %9s %9s %9s %9s %9s\n", "function", "event", "init ms", "cold ms", "warm ms", "p50 ms", "max MiB")
+	defer og.Close()
+	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("bench/opsgenie"), SecretString: aws.String(og.Key())})
+	if err != nil {
+		return err
+	}
+	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bench-alerts")})
+	if err != nil {
+		return err
+	}
+	alerting := []string{"ALERT_SINKS=opsgenie,sns", "OPSGENIE_API_URL=" + og.URL,
+		"OPSGENIE_API_KEY_SECRET_ARN=" + aws.ToString(sec.ARN), "ALERT_TOPIC_ARN=" + aws.ToString(topic.TopicArn), "PRIORITY_TAG=none"}
+
+	cases := []benchCase{
+		{"transform", filepath.Join("events", "transform", "firehose-cloudwatch.json"), 1024, nil},
+		{"transform", filepath.Join(workload, "firehose-5.json"), 1024, nil},
+		{"indexer", filepath.Join(workload, "awslogs-1.json"), 512, []string{"OPENSEARCH_ENDPOINT=" + bulk.URL, "OPENSEARCH_AUTH=none"}},
+		{"opsgenie", filepath.Join("events", "opsgenie", "cloudtrail-security-group-open.json"), 256, alerting},
+		{"alarm", filepath.Join("events", "alarm", "sns-metric-alarm.json"), 256, alerting},
+	}
+	fmt.Printf("%-10s %-34s %8s %8s %8s %8s %8s %10s\n", "function", "event", "init ms", "cold ms", "warm ms", "p50 ms", "max MiB", "MiB/s p50")
 	for _, c := range cases {
 		event, err := os.ReadFile(c.event)
 		if err != nil {
-			fmt.Printf("%-10s %-26s skipped: %v\n", c.fn, filepath.Base(c.event), err)
+			fmt.Printf("%-10s %-34s skipped: %v\n", c.fn, filepath.Base(c.event), err)
 			continue
 		}
 		fn, err := lambdaruntime.New(lambdaruntime.Config{
 			Bootstrap: filepath.Join(build, c.fn, "bootstrap"), Name: c.fn, Timeout: 5 * time.Minute,
-			MemoryMB: memory, Env: moto.Env("us-east-1"),
+			MemoryMB: c.memoryMB, Env: append(moto.Env("us-east-1"), c.env...),
 		})
 		if err != nil {
 			return err
@@ -83,12 +118,14 @@ func run(workload, build string, runs, memory int) error {
 		var warm []time.Duration
 		maxRSS := 0
 		for i := 0; i <= runs; i++ {
-			res, err := fn.Invoke(ctx, event)
-			if err != nil {
-				fn.Close()
-				return err
+			if c.fn == "indexer" {
+				bulk.ClearIndices() // each run indexes afresh instead of meeting 409s
 			}
-			if err := res.Err(); err != nil {
+			res, err := fn.Invoke(ctx, event)
+			if err == nil {
+				err = res.Err()
+			}
+			if err != nil {
 				fn.Close()
 				return fmt.Errorf("%s %s: %w", c.fn, c.event, err)
 			}
@@ -101,10 +138,30 @@ func run(workload, build string, runs, memory int) error {
 		}
 		fn.Close()
 		sort.Slice(warm, func(i, j int) bool { return warm[i] < warm[j] })
-		fmt.Printf("%-10s %-26s %9.1f %9.1f %9.1f %9.1f %9.1f\n", c.fn, filepath.Base(c.event),
-			ms(cold.InitDuration), ms(cold.Duration), ms(warm[0]), ms(warm[len(warm)/2]), float64(maxRSS)/1024)
+		p50 := warm[len(warm)/2]
+		rate := "-"
+		if mb := messageMiB(c.event); mb > 0 {
+			rate = fmt.Sprintf("%.1f", mb/p50.Seconds())
+		}
+		fmt.Printf("%-10s %-34s %8.1f %8.1f %8.1f %8.1f %8.1f %10s\n", c.fn, filepath.Base(c.event),
+			ms(cold.InitDuration), ms(cold.Duration), ms(warm[0]), ms(p50), float64(maxRSS)/1024, rate)
 	}
 	return nil
+}
+
+// messageMiB reads the workload generator's stats file beside an event.
+func messageMiB(event string) float64 {
+	b, err := os.ReadFile(event + ".stats.json")
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		MessageBytes float64 `json:"message_bytes"`
+	}
+	if json.Unmarshal(b, &st) != nil {
+		return 0
+	}
+	return st.MessageBytes / (1 << 20)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
