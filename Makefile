@@ -41,7 +41,11 @@ $(eval $(call sam_target,OpsgenieFunction,opsgenie))
 
 ## tools: pinned dev tools, installed when missing: Python (moto, cfn-lint, SAM translator) and the
 ## Maven-built OpenSearch node launcher the indexer's tests run
-tools: $(VENV)/.installed tools/opensearch/target/classpath.txt
+tools: $(VENV)/.installed tools/opensearch/target/classpath.txt tools/duckdb/node_modules/@duckdb/node-api/package.json
+
+# DuckDB (npm, pinned by the lock file; its binary ships inside the package) reads our Parquet in the lake's tests.
+tools/duckdb/node_modules/@duckdb/node-api/package.json: tools/duckdb/package.json tools/duckdb/package-lock.json
+	npm install --prefix tools/duckdb --no-save --no-audit --no-fund
 
 tools/opensearch/target/classpath.txt: tools/opensearch/pom.xml tools/opensearch/src/main/java/tributary/opensearch/Node.java
 	cd tools/opensearch && (mvn -q -B -o package || mvn -q -B package)
@@ -82,6 +86,8 @@ bench: $(WORKLOAD_DIR)/.done tools build
 	TRIBUTARY_WORKLOAD=$(WORKLOAD_DIR) GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -count 1 ./shared/...
 	@echo "--- the built bootstraps through the local Runtime API (init, cold, warm, max memory used)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/lambdabench -workload $(WORKLOAD_DIR) -build build
+	@echo "--- lake: NDJSON to Parquet against DuckDB and gzip -6 (tools/bench-lake.sh)"
+	bash tools/bench-lake.sh $(WORKLOAD_DIR)
 
 $(WORKLOAD_DIR)/.done:
 	@if [ -d ../shared/workload ]; then \

@@ -17,6 +17,7 @@ import (
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
 	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/config"
+	"github.com/tributary-logs/tributary/shared/lake/laketest"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
 	"github.com/tributary-logs/tributary/shared/opsgenietest"

@@ -1,0 +1,110 @@
+package redact
+
+import "math/bits"
+
+// findKeysAndBearers is one pass over the message for the rules that start at
+// a separator (':' or '=' after a key: password, aws_secret_access_key,
+// Authorization headers) or at the word "bearer". It finds those bytes eight
+// at a time, and drops almost every separator by the last three letters of
+// the key before it, without a call (see keyTail): JSON logs have a separator
+// every 30 bytes or so, and few keys end like password, secret or token do.
+func findKeysAndBearers(s string, m *matches, on *[ruleCustom]bool) {
+	var bees uint64 // no byte with bit 5 set is 0: finds nothing
+	if on[ruleBearer] {
+		bees = ones * 'b' // after setting bit 5, 'b' and 'B'
+	}
+	next := 0 // scanning goes on here: not inside a value already taken
+	i := 0
+	for ; i+16 <= len(s); i += 16 {
+		h1, h2 := triggerBytes(load8(s, i), bees), triggerBytes(load8(s, i+8), bees)
+		if h1|h2 == 0 {
+			continue
+		}
+		for k, h := range [2]uint64{h1, h2} {
+			for ; h != 0; h &= h - 1 {
+				p := i + 8*k + bits.TrailingZeros64(h)>>3
+				if p < next {
+					continue
+				}
+				if c := s[p]; c == ':' || c == '=' {
+					if keyTail(s, p) {
+						next = keyValue(s, p, m, on)
+					}
+				} else if c|0x20 == 'b' && p+1 < len(s) && s[p+1]|0x20 == 'e' {
+					next = bearerAt(s, p, m)
+				}
+			}
+		}
+		if next > i+16 {
+			i = next - 16
+		}
+	}
+	for ; i < len(s); i++ {
+		if i < next {
+			continue
+		}
+		if c := s[i]; c == ':' || c == '=' {
+			if keyTail(s, i) {
+				next = keyValue(s, i, m, on)
+			}
+		} else if bees != 0 && c|0x20 == 'b' && i+1 < len(s) && s[i+1]|0x20 == 'e' {
+			next = bearerAt(s, i, m)
+		}
+	}
+}
+
+// triggerBytes marks (bit 7 of each byte) the bytes of w that are ':', '=' or,
+// when bees is set, 'b' or 'B'. It may also mark the byte just above a marked
+// one (the borrow of this cheaper test can spill over); the scan looks at
+// each marked byte itself anyway.
+func triggerBytes(w, bees uint64) uint64 {
+	const colons, equals, bit5 = ones * ':', ones * '=', ones * 0x20
+	a, b, c := w^colons, w^equals, w|bit5^bees
+	return ((a-ones)&^a | (b-ones)&^b | (c-ones)&^c) & highs
+}
+
+// keyTail reports whether the key before the separator at p may be one this
+// package looks at: its last three letters are those of password, passwd,
+// pwd, pass, secret, token, apikey, secretaccesskey or authorization (whose
+// 'z' it checks too), or the separator follows something this quick look
+// does not handle (blanks, escaped or single quotes), or the key is too close
+// to the start to look at. keyValue decides the rest.
+func keyTail(s string, p int) bool {
+	if p < 7 {
+		return true
+	}
+	j := p - 1
+	if s[j] == '"' {
+		j--
+	}
+	t := tailLast[s[j]] & tailPrev[s[j-1]] & tail3[s[j-2]]
+	if t == tailIon {
+		return s[j-5]|0x20 == 'z'
+	}
+	return t|keySkip[s[j]] != 0
+}
+
+// The last three letters of the key names keyTail knows, one bit each:
+// a key may be one when the bit of its last letter in tailLast, of the letter
+// before in tailPrev and of the one before that in tail3 is the same.
+const tailIon = 1 << 7 // authorization
+
+var tailLast, tailPrev, tail3 = func() (last, prev, third [256]uint8) {
+	for bit, tail := range [...]string{"ord", "swd", "pwd", "ass", "ret", "key", "ken", "ion"} {
+		for k, t := range [...]*[256]uint8{&third, &prev, &last} {
+			c := tail[k]
+			t[c] |= 1 << bit
+			t[c-'a'+'A'] |= 1 << bit
+		}
+	}
+	return last, prev, third
+}()
+
+// keySkip marks what may stand between a key and its separator besides one
+// double quote: blanks, quotes, backslashes. keyTail leaves those to keyValue.
+var keySkip = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\"'\\") {
+		t[c] = 1
+	}
+	return t
+}()
