@@ -8,6 +8,7 @@ package events_test
 import (
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ type world func(t *testing.T, moto *localaws.Moto) []string
 
 var worlds = map[string]world{
 	"transform": func(t *testing.T, moto *localaws.Moto) []string { return moto.Env("us-east-1") },
+	"lake":      laketest.SampleWorld,
 	"alarm":     opsgenietest.SampleWorld("alarm"),
 	"opsgenie":  opsgenietest.SampleWorld("opsgenie"),
 	"indexer": func(t *testing.T, moto *localaws.Moto) []string {
@@ -62,8 +64,9 @@ func TestSampleEvents(t *testing.T) {
 			f, err := lambdaruntime.New(lambdaruntime.Config{
 				Bootstrap: bootstraptest.Path(t, fn),
 				Name:      fn,
-				Timeout:   30 * time.Second,
+				Timeout:   2 * time.Minute, // above the lake's 30 s SQS margin
 				Env:       setup(t, moto),
+				Output:    functionLogs(t),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -100,4 +103,12 @@ func TestSampleEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// functionLogs shows the function's own logs with go test -v.
+func functionLogs(t *testing.T) io.Writer {
+	if !testing.Verbose() {
+		return nil
+	}
+	return os.Stderr
 }
