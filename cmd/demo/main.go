@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tributary-logs/tributary/shared/bulktest"
@@ -63,6 +64,9 @@ func run(ctx context.Context, build, out string, seed uint64, payloads int, verb
 	if err := r.Transform(ctx, w.Firehose); err != nil {
 		return err
 	}
+	if err := r.Lake(ctx); err != nil {
+		return err
+	}
 	if err := <-search; err != nil {
 		return err
 	}
@@ -80,7 +84,10 @@ func run(ctx context.Context, build, out string, seed uint64, payloads int, verb
 		return err
 	}
 	rep.Print(os.Stdout)
-	fmt.Printf("\n  artefacts in %s/: report.json, alerts.json, indexed-samples.json, dead-letters.ndjson, functions.log\n", out)
+	q := strings.Join(strings.Fields(rep.Lake.Query), " ")
+	fmt.Printf("\n  look at the lake (errors per log group and hour) with DuckDB:\n    duckdb -c %q\n", q)
+	fmt.Printf("  or with the DuckDB the tests installed from npm:\n    node tools/duckdb/lakecheck.mjs query %q\n", q)
+	fmt.Printf("\n  artefacts in %s/: lake/ (Parquet), report.json, alerts.json, indexed-samples.json, dead-letters.ndjson, functions.log\n", out)
 	fmt.Printf("  finished in %.1fs; every process the demo started is stopped\n", time.Since(began).Seconds())
 	if len(rep.Problems) > 0 {
 		return fmt.Errorf("%d accounting problems", len(rep.Problems))

@@ -19,7 +19,7 @@ import (
 func TestEndToEndUnderFaults(t *testing.T) {
 	localaws.MotoForTest(t).Stop() // skip or fail early, with the reason, when moto is unavailable
 	build := t.TempDir()
-	for _, fn := range []string{"transform", "indexer", "opsgenie", "alarm"} {
+	for _, fn := range []string{"transform", "lake", "indexer", "opsgenie", "alarm"} {
 		if err := os.MkdirAll(build+"/"+fn, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +48,10 @@ func TestEndToEndUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := r.Transform(ctx, w.Firehose); err != nil {
+		t.Fatal(err)
+	}
+	// S3 refuses a fifth of the lake's writes (503 SlowDown).
+	if err := r.Lake(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// OpenSearch under pressure: 429 storms (a fifth of the documents
@@ -79,6 +83,9 @@ func TestEndToEndUnderFaults(t *testing.T) {
 	}
 	if a := rep.Alerts; a.FailedInvocations < 2 || a.Pages == 0 || a.Deduplicated == 0 || a.SNSMessages == 0 || a.Closed["P3"]+a.Closed["P2"]+a.Closed["P1"]+a.Closed["P4"]+a.Closed["P5"] == 0 {
 		t.Errorf("alerting: %+v (want the outage retried, pages, deduplicated repeats, SNS messages and the alarm closed)", a)
+	}
+	if rep.Lake.Rows != rep.EventsGenerated || inj.S3PutsFailed == 0 {
+		t.Errorf("lake holds %d rows for %d events; %d S3 puts refused", rep.Lake.Rows, rep.EventsGenerated, inj.S3PutsFailed)
 	}
 	if rep.Indexer.DeadLettered == 0 {
 		t.Error("no dead letters: the mapping conflict and the corrupt payload must be dead-lettered with reasons")

@@ -23,12 +23,23 @@ type Ledger struct {
 	// alerting: alerts per alias (more than one means paged twice)
 	pagesByAlias map[string]int
 	creates      int
+	lakeChecked  bool
+	directInLake int
+}
+
+func (l *Ledger) inLake(id string) {
+	if f, ok := l.events[id]; ok {
+		f.Lake++
+	} else {
+		l.directInLake++
+	}
 }
 
 type eventFate struct {
 	Raw     int // times it reached raw/
 	Indexed int // documents in OpenSearch with its id (0 or 1: _id is the id)
 	Dead    int // dead-letter lines naming it
+	Lake    int // rows in the lake's Parquet with its id
 }
 
 func newLedger() *Ledger { return &Ledger{events: map[string]*eventFate{}} }
@@ -93,6 +104,23 @@ func (l *Ledger) Problems() []string {
 	}
 	if l.indexChecked {
 		out = append(out, l.indexProblems()...)
+	}
+	if l.lakeChecked {
+		bad := 0
+		for id, f := range l.events {
+			if f.Lake != 1 {
+				bad++
+				if bad <= 5 {
+					out = append(out, fmt.Sprintf("in the lake %d times: %s", f.Lake, id))
+				}
+			}
+		}
+		if bad > 5 {
+			out = append(out, fmt.Sprintf("%d events not in the lake exactly once", bad))
+		}
+		if l.directInLake != l.directLines {
+			out = append(out, fmt.Sprintf("%d direct-put lines in the lake, want %d", l.directInLake, l.directLines))
+		}
 	}
 	for alias, n := range l.pagesByAlias {
 		if n > 1 {

@@ -12,6 +12,7 @@ type Report struct {
 	Transform       TransformReport `json:"transform"`
 	Indexer         IndexerReport   `json:"indexer"`
 	Alerts          AlertsReport    `json:"alerts"`
+	Lake            LakeReport      `json:"lake"`
 	Problems        []string        `json:"problems"`
 }
 
@@ -23,6 +24,10 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  transform               %d invocations, %d records: %d Ok, %d Dropped, %d ProcessingFailed; %d pieces re-ingested\n",
 		t.Invocations, t.Records, t.Ok, t.Dropped, t.ProcessingFailed, t.ReingestedPieces)
 	fmt.Fprintf(w, "  raw/                    %d objects, %d events\n", t.RawObjects, t.EventsInRaw)
+	if l := rep.Lake; l.ParquetFiles > 0 {
+		fmt.Fprintf(w, "  lake/ (Parquet)         %d files, %d rows, %d bytes (raw/ gzip NDJSON: %d bytes); %d lake invocations, %d deliveries retried\n",
+			l.ParquetFiles, l.Rows, l.ParquetBytes, l.RawBytes, l.Invocations, l.ObjectsRetried)
+	}
 	if ix := rep.Indexer; ix.Backend != "" {
 		fmt.Fprintf(w, "  indexer (%s)%s %d invocations (%d retried): %d documents indexed, %d dead-lettered %v\n",
 			ix.Backend, strings.Repeat(" ", max(1, 12-len(ix.Backend))), ix.Invocations, ix.Retried, ix.Indexed, ix.DeadLettered, ix.DeadReasons)
