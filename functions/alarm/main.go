@@ -1,7 +1,10 @@
 // Command alarm is the CloudWatch alarm Lambda: alarm notifications (SNS or
 // EventBridge) become alerts opened on ALARM and closed on OK under the
-// alarm's ARN, with the log lines behind metric-filter alarms. Wiring only;
-// the logic lives in shared/alarm and shared/alert.
+// alarm's ARN, with the log lines behind metric-filter alarms, and, for
+// Tributary's own pipeline alarms (tagged tributary:pipeline-alarm), what a
+// responder needs: dead letters and their replay command, each log group's
+// newest event, the composite's members in ALARM. Wiring only; the logic
+// lives in shared/alarm and shared/alert.
 package main
 
 import (
@@ -50,6 +53,7 @@ func main() {
 		lambdalog.Fatal(name, err)
 	}
 	prio, _ := alert.ParsePriority(cfg.DefaultPriority)
+	logs := cloudwatchlogs.NewFromConfig(awsCfg)
 	h := alarm.New(dispatch, alarm.Options{
 		Logger:           log,
 		MetricsOut:       os.Stdout,
@@ -61,7 +65,8 @@ func main() {
 		MaxLogLines:      cfg.MaxLogLines,
 		LookupTimeout:    cfg.LogLookupTimeout,
 		Alarms:           cloudwatch.NewFromConfig(awsCfg),
-		Logs:             cloudwatchlogs.NewFromConfig(awsCfg),
+		Logs:             logs,
+		LogGroups:        logs,
 		Tags:             cfg.Tags,
 		Responders:       responders,
 	})

@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -25,5 +26,29 @@ func BenchmarkDecodeAndBuild(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPipelineAlert decodes the composite pipeline alarm's notification
+// and builds its alert with the members' context already looked up (the
+// lookups are network calls, bounded by LOG_LOOKUP_TIMEOUT).
+func BenchmarkPipelineAlert(b *testing.B) {
+	raw, err := os.ReadFile("testdata/pipeline/sns-pipeline-degraded.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	notes, _ := Decode(raw)
+	_, cw := pipelineWorld(b)
+	h := New(alert.NewDispatcher(nil), Options{PriorityTag: "Priority", Alarms: cw, LogGroups: newFakeGroups()})
+	p := h.pipeline(context.Background(), &notes[0], nil, errTagsOff)
+	if p == nil || len(p.Members) != 4 {
+		b.Fatalf("context %+v", p)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		notes, _ := Decode(raw)
+		a := BuildPipeline(&notes[0], alert.Create, alert.P2, p, nil, nil)
+		a.Normalize(alert.P3)
 	}
 }

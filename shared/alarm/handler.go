@@ -3,6 +3,7 @@ package alarm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,7 +36,9 @@ type Options struct {
 	MetricsOut      io.Writer
 	Metrics         *emf.Set // shared with the sinks' retry counter; default a new set
 	DefaultPriority alert.Priority
-	// PriorityTag is the alarm tag holding P1..P5; "" or "none": no lookup.
+	// PriorityTag is the alarm tag holding P1..P5; "" or "none": no tag
+	// lookup at all (pipeline alarms are then recognised by their
+	// description only).
 	PriorityTag string
 	TagCacheTTL time.Duration // default 15 minutes
 	// InsufficientData is ignore (default), alert or close.
@@ -44,9 +47,17 @@ type Options struct {
 	LookupTimeout    time.Duration // bounds tag + log lookups per notification; default 15s
 	Alarms           AlarmAPI      // may be nil
 	Logs             LogsAPI       // may be nil
-	Tags             []string
-	Responders       []alert.Responder
-	Now              func() time.Time
+	// LogGroups lists log groups and their newest events for the context of
+	// the pipeline's silence alarms; may be nil.
+	LogGroups LogGroupsAPI
+	// MaxLogGroups bounds the log groups a silence alert checks; default 50.
+	MaxLogGroups int
+	// RunbookURL is docs/operations.md, whose sections are the pipeline
+	// alarms' kinds; default "docs/operations.md".
+	RunbookURL string
+	Tags       []string
+	Responders []alert.Responder
+	Now        func() time.Time
 }
 
 // Handler is the alarm function's core.
@@ -59,13 +70,21 @@ type Handler struct {
 	metrics  *emf.Set
 
 	cacheMu sync.Mutex
-	cache   map[string]cachedPriority
+	cache   map[string]cachedTags
 }
 
-type cachedPriority struct {
-	p       alert.Priority // "" when the alarm has no usable tag
+// cachedTags are an alarm's tags and the priority they give.
+type cachedTags struct {
+	tags    map[string]string
+	p       alert.Priority // "" when the alarm has no usable priority tag
 	expires time.Time
 }
+
+var (
+	errTagsOff     = errors.New("tag lookup off (PRIORITY_TAG=none)")
+	errNoAlarmsAPI = errors.New("no CloudWatch client")
+	errNoAlarmARN  = errors.New("no alarm ARN")
+)
 
 // New returns a handler sending through d.
 func New(d *alert.Dispatcher, opts Options) *Handler {
@@ -96,7 +115,13 @@ func New(d *alert.Dispatcher, opts Options) *Handler {
 	if opts.Metrics == nil {
 		opts.Metrics = emf.New("alarm")
 	}
-	h := &Handler{opts: opts, dispatch: d, log: opts.Logger, metrics: opts.Metrics, cache: map[string]cachedPriority{}}
+	if opts.MaxLogGroups <= 0 {
+		opts.MaxLogGroups = 50
+	}
+	if opts.RunbookURL == "" {
+		opts.RunbookURL = "docs/operations.md"
+	}
+	h := &Handler{opts: opts, dispatch: d, log: opts.Logger, metrics: opts.Metrics, cache: map[string]cachedTags{}}
 	if opts.Logs != nil && opts.MaxLogLines > 0 {
 		h.finder = &Finder{Alarms: opts.Alarms, Logs: opts.Logs}
 	}
@@ -111,6 +136,8 @@ type Outcome struct {
 	Alarm    string         `json:"alarm"`
 	State    string         `json:"state"`
 	Message  string         `json:"message"`
+	// PipelineAlarm is the kind of one of Tributary's own alarms.
+	PipelineAlarm string `json:"pipelineAlarm,omitempty"`
 }
 
 // Skipped is a notification that raised no alert.
@@ -161,7 +188,8 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 			h.metrics.Count(emf.AlertsTruncated, 1)
 			h.log.InfoContext(ctx, "alert fields cut to Opsgenie limits", "alias", a.Alias, "fields", cut)
 		}
-		o := Outcome{Action: a.Action, Priority: a.Priority, Alias: a.Alias, Alarm: a.Details["alarmName"], State: a.Details["state"], Message: a.Message}
+		o := Outcome{Action: a.Action, Priority: a.Priority, Alias: a.Alias, Alarm: a.Details["alarmName"], State: a.Details["state"], Message: a.Message,
+			PipelineAlarm: a.Details["pipelineAlarm"]}
 		if a.Action == alert.Close {
 			o.Priority = ""
 			h.metrics.Count(emf.AlertsClosed, 1)
@@ -169,7 +197,8 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 			h.metrics.Count(emf.AlertsOpened, 1)
 		}
 		resp.Alerts = append(resp.Alerts, o)
-		h.log.InfoContext(ctx, "alert", "action", string(a.Action), "alias", a.Alias, "priority", string(a.Priority), "logLines", a.Details["matchedLogLines"])
+		h.log.InfoContext(ctx, "alert", "action", string(a.Action), "alias", a.Alias, "priority", string(a.Priority), "logLines", a.Details["matchedLogLines"],
+			"pipelineAlarm", a.Details["pipelineAlarm"])
 	}
 	rep := h.dispatch.Send(ctx, alerts)
 	for _, n := range rep.Delivered {
@@ -202,9 +231,21 @@ func (h *Handler) alertFor(ctx context.Context, n *Notification) (alert.Alert, b
 	defer cancel()
 	prio := h.opts.DefaultPriority
 	var ev *Evidence
+	var pipe *Pipeline
 	if action == alert.Create {
-		prio = h.priority(lctx, n.AlarmARN)
-		if h.finder != nil {
+		tags, err := h.tags(lctx, n.AlarmARN)
+		if err == nil && tags.p != "" {
+			prio = tags.p
+		}
+		pipe = h.pipeline(lctx, n, tags.tags, err)
+		if pipe != nil {
+			// Tributary's own alarms watch EMF and AWS metrics: no metric
+			// filter, no log lines to find.
+			if errs := pipe.errorCount(); errs > 0 {
+				h.metrics.Count(emf.AlarmLookupErrors, errs)
+				h.log.WarnContext(ctx, "pipeline alarm context incomplete", "alarm", n.AlarmName, "kind", pipe.Kind, "errors", pipe.allErrors())
+			}
+		} else if h.finder != nil {
 			e := h.finder.Find(lctx, n, h.opts.MaxLogLines)
 			ev = &e
 			h.metrics.Count(emf.AlarmLogLines, len(e.Lines))
@@ -214,52 +255,63 @@ func (h *Handler) alertFor(ctx context.Context, n *Notification) (alert.Alert, b
 			}
 		}
 	}
-	return Build(n, action, prio, ev, h.opts.Tags, h.opts.Responders), true, ""
+	return build(n, action, prio, ev, pipe, h.opts.Tags, h.opts.Responders), true, ""
 }
 
-// priority reads the alarm's priority tag, once per TagCacheTTL.
-func (h *Handler) priority(ctx context.Context, arn string) alert.Priority {
-	if h.opts.PriorityTag == "" || h.opts.Alarms == nil || arn == "" {
-		return h.opts.DefaultPriority
+// tags reads the alarm's tags, once per TagCacheTTL. Failures are not
+// cached: the next state change tries again.
+func (h *Handler) tags(ctx context.Context, arn string) (cachedTags, error) {
+	switch {
+	case h.opts.PriorityTag == "":
+		return cachedTags{}, errTagsOff
+	case h.opts.Alarms == nil:
+		return cachedTags{}, errNoAlarmsAPI
+	case arn == "":
+		return cachedTags{}, errNoAlarmARN
 	}
 	now := h.opts.Now()
 	h.cacheMu.Lock()
 	c, ok := h.cache[arn]
 	h.cacheMu.Unlock()
 	if ok && now.Before(c.expires) {
-		if c.p == "" {
-			return h.opts.DefaultPriority
-		}
-		return c.p
+		return c, nil
 	}
 	out, err := h.opts.Alarms.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
 	if err != nil {
-		// Not cached: the next state change tries again.
 		h.metrics.Count(emf.AlarmLookupErrors, 1)
 		h.log.WarnContext(ctx, "alarm tags unavailable; using the default priority", "alarm", arn, "error", err.Error())
-		return h.opts.DefaultPriority
+		return cachedTags{}, fmt.Errorf("ListTagsForResource: %w", err)
 	}
-	var p alert.Priority
+	c = cachedTags{tags: make(map[string]string, len(out.Tags)), expires: now.Add(h.opts.TagCacheTTL)}
 	for _, t := range out.Tags {
-		if strings.EqualFold(aws.ToString(t.Key), h.opts.PriorityTag) {
-			if pp, ok := alert.ParsePriority(aws.ToString(t.Value)); ok {
-				p = pp
+		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
+		c.tags[k] = v
+		if strings.EqualFold(k, h.opts.PriorityTag) {
+			if pp, ok := alert.ParsePriority(v); ok {
+				c.p = pp
 			} else {
-				h.log.WarnContext(ctx, "alarm priority tag is not P1..P5", "alarm", arn, "value", aws.ToString(t.Value))
+				h.log.WarnContext(ctx, "alarm priority tag is not P1..P5", "alarm", arn, "value", v)
 			}
 		}
 	}
 	h.cacheMu.Lock()
-	h.cache[arn] = cachedPriority{p: p, expires: now.Add(h.opts.TagCacheTTL)}
+	h.cache[arn] = c
 	h.cacheMu.Unlock()
-	if p == "" {
-		return h.opts.DefaultPriority
-	}
-	return p
+	return c, nil
 }
 
 // Build makes the alert of a state change. ev may be nil (no lookup).
 func Build(n *Notification, action alert.Action, prio alert.Priority, ev *Evidence, tags []string, responders []alert.Responder) alert.Alert {
+	return build(n, action, prio, ev, nil, tags, responders)
+}
+
+// BuildPipeline makes the alert of a state change of one of Tributary's own
+// alarms, with its context p.
+func BuildPipeline(n *Notification, action alert.Action, prio alert.Priority, p *Pipeline, tags []string, responders []alert.Responder) alert.Alert {
+	return build(n, action, prio, nil, p, tags, responders)
+}
+
+func build(n *Notification, action alert.Action, prio alert.Priority, ev *Evidence, p *Pipeline, tags []string, responders []alert.Responder) alert.Alert {
 	a := alert.Alert{
 		Action:     action,
 		Alias:      n.AlarmARN,
@@ -340,8 +392,18 @@ func Build(n *Notification, action alert.Action, prio alert.Priority, ev *Eviden
 	if ev != nil {
 		writeEvidence(&b, ev, d)
 	}
+	if p != nil {
+		p.write(&b, d)
+		a.Tags = append(a.Tags, p.alertTags()...)
+		if kinds := p.memberKinds(); len(kinds) > 0 {
+			a.Message += " (" + strings.Join(kinds, ", ") + ")"
+		}
+	}
 	b.WriteString("\nLinks\n")
 	fmt.Fprintf(&b, "  Alarm: %s\n", alarmURL)
+	if p != nil {
+		fmt.Fprintf(&b, "  Runbook: %s\n", p.Runbook)
+	}
 	if ev != nil && ev.InsightsURL != "" {
 		fmt.Fprintf(&b, "  Logs Insights: %s\n", ev.InsightsURL)
 		d["insightsURL"] = ev.InsightsURL

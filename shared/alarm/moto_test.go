@@ -2,6 +2,8 @@ package alarm
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/tributary-logs/tributary/shared/alert"
 	"github.com/tributary-logs/tributary/shared/localaws"
 )
 
@@ -100,5 +103,72 @@ func TestFinderAgainstMoto(t *testing.T) {
 	n.Metrics = []Metric{{Namespace: "AWS/EC2", Name: "CPUUtilization"}}
 	if ev := f.Find(ctx, &n, 3); len(ev.Filters) != 0 || len(ev.Errors) != 0 {
 		t.Errorf("unrelated metric: %+v", ev)
+	}
+}
+
+// TestSilenceAgainstMoto reads the newest event time of each log group with
+// the real CloudWatch Logs wire protocol: DescribeLogGroups page by page,
+// then DescribeLogStreams ordered by LastEventTime, descending, limit 1, per
+// group; Tributary's own groups skipped, the subscribed one marked.
+func TestSilenceAgainstMoto(t *testing.T) {
+	m := localaws.MotoForTest(t)
+	ctx := context.Background()
+	cfg, err := m.Config(ctx, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	now := time.Now().UTC().Truncate(time.Second)
+	put := func(group, stream string, at ...time.Time) {
+		t.Helper()
+		_, _ = logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+		if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
+			t.Fatal(err)
+		}
+		var evs []logstypes.InputLogEvent
+		for _, ts := range at {
+			evs = append(evs, logstypes.InputLogEvent{Timestamp: aws.Int64(ts.UnixMilli()), Message: aws.String("line")})
+		}
+		if len(evs) > 0 {
+			if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put("/ecs/checkout", "web/1", now.Add(-3*time.Hour), now.Add(-2*time.Minute))
+	put("/ecs/checkout", "web/2", now.Add(-50*time.Minute)) // an older stream: the group's newest is web/1's
+	put("/aws/lambda/orders", "2024/05/14/[$LATEST]abc", now.Add(-3*time.Hour))
+	put("/ecs/quiet", "web/1")
+	put("/tributary/prod/transform", "x", now.Add(-time.Minute))
+	put("/app/subscribed", "a", now.Add(-40*time.Minute))
+	for i := range 7 { // more than the cap
+		put(fmt.Sprintf("/zz/batch/%d", i), "s", now.Add(-time.Duration(10+i)*time.Hour))
+	}
+
+	h := New(alert.NewDispatcher(nil), Options{LogGroups: logs, MaxLogGroups: 8})
+	s := h.silence(ctx, "/tributary/prod/", "/app/subscribed").since(now.Add(-15 * time.Minute))
+	if len(s.Errors) > 0 {
+		t.Fatalf("errors: %v", s.Errors)
+	}
+	var got []string
+	for _, g := range s.Groups {
+		when := "none"
+		if !g.LastEvent.IsZero() {
+			when = now.Sub(g.LastEvent).String()
+		}
+		sub := ""
+		if g.Subscribed {
+			sub = "*"
+		}
+		got = append(got, g.LogGroup+sub+"@"+when)
+	}
+	// Groups come by name: the subscribed one, then /aws…, /ecs…, and /zz/batch/0..3 fill the cap of 8.
+	want := "/ecs/checkout@2m0s /app/subscribed*@40m0s /aws/lambda/orders@3h0m0s /zz/batch/0@10h0m0s /zz/batch/1@11h0m0s /zz/batch/2@12h0m0s /zz/batch/3@13h0m0s /ecs/quiet@none"
+	if strings.Join(got, " ") != want || s.Checked != 8 || !s.More || s.Writing != 1 {
+		t.Errorf("groups %s (checked %d, more %v, writing %d)\nwant %s", strings.Join(got, " "), s.Checked, s.More, s.Writing, want)
+	}
+	s = h.silence(ctx, "/tributary/prod/", "").since(now.Add(-15 * time.Minute))
+	if s.Checked != 8 || !slices.ContainsFunc(s.Groups, func(g GroupActivity) bool { return g.LogGroup == "/ecs/quiet" && g.LastEvent.IsZero() }) {
+		t.Errorf("a group without events: %+v", s)
 	}
 }

@@ -5,6 +5,15 @@
 // alarm's metric comes from a log metric filter, the log lines that matched
 // in the alarm's evaluation window go into the alert, with a Logs Insights
 // link.
+//
+// Tributary's own pipeline alarms (tagged tributary:pipeline-alarm=<kind>,
+// see template.yaml and docs/operations.md) get what a responder needs
+// instead (pipeline.go): where dead letters are and the command that
+// replays them, each log group's newest event for the silence alarms, the
+// members in ALARM of the composite pipeline-degraded alarm, and always the
+// runbook section of the kind. When the alarm's tags cannot be read, the
+// runbook link at the end of the alarm's description still identifies the
+// kind, and the alert says what it could not know.
 package alarm
 
 import (
