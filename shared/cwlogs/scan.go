@@ -123,6 +123,21 @@ func (s *scanner) escaped(start int, high, ctl bool) (string, []byte, bool, erro
 	b := s.b
 	i := s.i
 	for i < len(b) {
+		// Copy plain runs in bulk, eight bytes at a time to find their end.
+		j := i
+		for j+8 <= len(b) && !special(load64(b, j)) {
+			j += 8
+		}
+		for j < len(b) && b[j] >= 0x20 && b[j] < 0x80 && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j > i {
+			s.arena = append(s.arena, b[i:j]...)
+			i = j
+			if i >= len(b) {
+				break
+			}
+		}
 		c := b[i]
 		switch {
 		case c == '"':
