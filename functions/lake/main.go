@@ -7,8 +7,6 @@ package main
 import (
 	"context"
 	"os"
-	"runtime/debug"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -17,6 +15,7 @@ import (
 	"github.com/tributary-logs/tributary/shared/config"
 	"github.com/tributary-logs/tributary/shared/lake"
 	"github.com/tributary-logs/tributary/shared/lambdalog"
+	"github.com/tributary-logs/tributary/shared/memlimit"
 )
 
 func main() {
@@ -25,7 +24,7 @@ func main() {
 		lambdalog.Fatal("lake", err)
 	}
 	log := lambdalog.New(os.Stdout, cfg.LogLevel, "lake")
-	limitMemory()
+	memlimit.Apply(0.8, 0)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(cfg.Region))
 	if err != nil {
 		lambdalog.Fatal("lake", err)
@@ -57,18 +56,4 @@ func main() {
 		TempDir:         tmp,
 	}, &lake.S3Store{Client: client}, log)
 	lambda.Start(lake.NewHandler(svc, log, os.Stdout).Handle)
-}
-
-// limitMemory sets a soft memory limit of 80% of the function's memory
-// (unless GOMEMLIMIT says otherwise), so the garbage collector works harder
-// before the sandbox runs out instead of after.
-func limitMemory() {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
-		return
-	}
-	mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
-	if err != nil || mb <= 0 {
-		return
-	}
-	debug.SetMemoryLimit(int64(mb) << 20 * 8 / 10)
 }
