@@ -40,7 +40,7 @@ func messageBytes(b *testing.B, h *Handler, event []byte) (events, bytes int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, err := decodeBase64(nil, ev.data)
+	raw, err := appendBase64(nil, ev.data)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func BenchmarkBulkEncodeOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, err := decodeBase64(nil, ev.data)
+	raw, err := appendBase64(nil, ev.data)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) (Summary, error) 
 // subscription decodes and normalizes one CloudWatch Logs payload into the
 // batch. An undecodable payload is dead-lettered whole.
 func (h *Handler) subscription(data []byte) error {
-	raw, err := decodeBase64(h.raw, data)
+	raw, err := appendBase64(h.raw[:0], data)
 	if err == nil {
 		h.raw = raw
 		var env *cwlogs.Envelope
@@ -247,23 +247,12 @@ func (h *Handler) addEnvelope(env *cwlogs.Envelope) {
 		h.inv.sum.Filtered += len(env.LogEvents)
 		return
 	}
-	for i := range env.LogEvents {
-		e := &env.LogEvents[i]
-		h.rec = record.Record{
-			TimestampMillis: e.Timestamp,
-			ID:              e.ID,
-			Owner:           env.Owner,
-			LogGroup:        env.LogGroup,
-			LogStream:       env.LogStream,
-			Message:         e.Message,
-			Fields:          h.rec.Fields[:0],
-		}
-		if !h.proc.Normalize(&h.rec) {
-			h.inv.sum.Filtered++
-			continue
-		}
+	kept := 0
+	h.proc.Envelope(env, &h.rec, func(i int) {
+		kept++
 		h.batch.Add(&h.rec, i)
-	}
+	})
+	h.inv.sum.Filtered += len(env.LogEvents) - kept
 }
 
 // object reads one S3 object of NDJSON (optionally gzip'd) and indexes its
@@ -471,16 +460,11 @@ func (h *Handler) emit(d time.Duration) {
 		slog.Int("unindexed", h.inv.unsent), slog.Duration("duration", d))
 }
 
-// decodeBase64 decodes src into dst's capacity.
-func decodeBase64(dst, src []byte) ([]byte, error) {
-	n := base64.StdEncoding.DecodedLen(len(src))
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	m, err := base64.StdEncoding.Decode(dst, src)
+// appendBase64 decodes the subscription's base64 data into dst.
+func appendBase64(dst, src []byte) ([]byte, error) {
+	out, err := base64.StdEncoding.AppendDecode(dst, src)
 	if err != nil {
 		return nil, fmt.Errorf("awslogs.data is not base64: %w", err)
 	}
-	return dst[:m], nil
+	return out, nil
 }

@@ -24,6 +24,8 @@ func parseRecord(v *fastjson.Value, r *record.Record) error {
 	if v.Type() != fastjson.TypeObject {
 		return fmt.Errorf("%w: %s, not an object", ErrNotRecord, v.Type())
 	}
+	// r is reused across events: clear what a stored line does not carry.
+	r.MessageJSON = nil
 	ts := v.Get("@timestamp")
 	if ts == nil {
 		return fmt.Errorf("%w: no @timestamp", ErrNotRecord)

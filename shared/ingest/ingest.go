@@ -7,8 +7,10 @@ package ingest
 import (
 	"fmt"
 	"regexp"
+	"unsafe"
 
 	"github.com/tributary-logs/tributary/shared/config"
+	"github.com/tributary-logs/tributary/shared/cwlogs"
 	"github.com/tributary-logs/tributary/shared/normalize"
 	"github.com/tributary-logs/tributary/shared/record"
 	"github.com/tributary-logs/tributary/shared/redact"
@@ -87,6 +89,40 @@ func (p *Processor) Normalize(rec *record.Record) bool {
 	p.Stats.FieldsTruncated += st.FieldsDropped
 	p.Stats.EventsOut++
 	return true
+}
+
+// Envelope normalizes the events of a decoded subscription payload into rec,
+// one at a time, calling emit with each kept record and its event's index.
+// rec is reused: emit must copy what it keeps. The caller has checked the
+// message type and KeepLogGroup. A message that redaction left unchanged
+// keeps its original escaped form (record.MessageJSON), so encoders copy it
+// instead of escaping it again.
+func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func(i int)) {
+	for i := range env.LogEvents {
+		e := &env.LogEvents[i]
+		*rec = record.Record{
+			TimestampMillis: e.Timestamp,
+			ID:              e.ID,
+			Owner:           env.Owner,
+			LogGroup:        env.LogGroup,
+			LogStream:       env.LogStream,
+			Message:         e.Message,
+			Fields:          rec.Fields[:0],
+		}
+		if !p.Normalize(rec) {
+			continue
+		}
+		if e.RawOK && sameString(rec.Message, e.Message) {
+			rec.MessageJSON = e.RawMessage
+		}
+		emit(i)
+	}
+}
+
+// sameString reports whether a and b are the same bytes in memory: the
+// message was not rewritten by redaction.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // CountFiltered records n events dropped by a log-group filter.

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -65,20 +64,6 @@ func parseEvent(p *fastjson.Parser, payload []byte) (*Event, error) {
 		}
 	}
 	return ev, nil
-}
-
-// decodeBase64 decodes src into dst's capacity.
-func decodeBase64(dst, src []byte) ([]byte, error) {
-	n := base64.StdEncoding.DecodedLen(len(src))
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	m, err := base64.StdEncoding.Decode(dst, src)
-	if err != nil {
-		return nil, fmt.Errorf("data is not base64: %w", err)
-	}
-	return dst[:m], nil
 }
 
 // streamName returns the resource name of a Firehose or Kinesis ARN

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -196,9 +195,9 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 
 // processRecord decodes and normalizes one record into the arena.
 func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
-	raw, err := decodeBase64(h.raw, r.DataBase64)
+	raw, err := base64.StdEncoding.AppendDecode(h.raw[:0], r.DataBase64)
 	if err != nil {
-		h.fail(r, o, err.Error())
+		h.fail(r, o, "data is not base64: "+err.Error())
 		o.noEcho = true // echoing invalid base64 would break the response
 		return
 	}
@@ -228,29 +227,13 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 	}
 	h.logGroups.Count(env.LogGroup, len(env.LogEvents))
 	var first int64
-	for i := range env.LogEvents {
-		e := &env.LogEvents[i]
-		h.rec = record.Record{
-			TimestampMillis: e.Timestamp,
-			ID:              e.ID,
-			Owner:           env.Owner,
-			LogGroup:        env.LogGroup,
-			LogStream:       env.LogStream,
-			Message:         e.Message,
-			Fields:          h.rec.Fields[:0],
-		}
-		if !h.proc.Normalize(&h.rec) {
-			continue
-		}
-		if e.RawOK && sameString(h.rec.Message, e.Message) {
-			h.rec.MessageJSON = e.RawMessage // unchanged by redaction
-		}
+	h.proc.Envelope(env, &h.rec, func(i int) {
 		if len(h.arena) == o.start {
-			first = e.Timestamp
+			first = env.LogEvents[i].Timestamp
 		}
 		h.arena = h.rec.AppendJSON(h.arena)
 		h.arena = append(h.arena, '\n')
-	}
+	})
 	h.finish(o, env.Owner, env.LogGroup, first)
 }
 
@@ -424,9 +407,3 @@ func (h *Handler) emit(sum *Summary, st ingest.Stats, bytesIn, bytesOut int) {
 }
 
 func timeUTC(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-// sameString reports whether a and b are the same bytes in memory: the
-// message was not rewritten by redaction.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
