@@ -78,28 +78,25 @@ var class = func() (t [256]uint16) {
 
 func is(b byte, m uint16) bool { return class[b]&m != 0 }
 
-// run finds the first maximal run of bytes of class m that is at least min
+// run finds the first maximal run of bytes of class m that is at least n
 // long and starts at or after i, and returns its bounds, or -1, -1. The caller
 // passes 0 or the end of a run it got before, so s[i-1] is never in m.
 //
-// It looks at the last byte of each window of min bytes first: when that byte
-// is not in m no run of min bytes can cover it, and the search moves on by a
-// whole window. On ordinary log text it reads a fraction of the bytes, which
-// keeps the rules that need long runs cheap.
-func run(s string, i, min int, m uint16) (int, int) {
-	known := i // s[i:known] is known to be in m
-	for i+min <= len(s) {
-		k := i + min - 1
+// It looks at the last byte of each window of n bytes first: when that byte
+// is not in m no run of n bytes can cover it, and the search moves on by a
+// whole window. On ordinary log text it reads a fraction of the bytes.
+func run(s string, i, n int, m uint16) (int, int) {
+	known := 0 // s[i:known] is known to be in m, when known > i
+	for i+n <= len(s) {
+		k := i + n - 1
 		if class[s[k]]&m == 0 {
 			i = k + 1
-			known = i
 			continue
 		}
 		j := k - 1
-		for j >= known && class[s[j]]&m != 0 {
-			j--
+		for stop := max(i, known); j >= stop && class[s[j]]&m != 0; j-- {
 		}
-		if j >= known {
+		if j >= max(i, known) {
 			i, known = j+1, k+1
 			continue
 		}

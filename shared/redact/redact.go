@@ -151,8 +151,9 @@ type Rule struct {
 	// Pattern is the expression of a custom rule; nil for built-ins.
 	Pattern *regexp.Regexp
 
-	secret int    // custom: index of the group named "secret", or -1
-	prefix string // custom: a literal every match contains, or ""
+	secret  int    // custom: index of the group named "secret", or -1
+	literal string // custom: a literal every match contains, or ""
+	anchor  int    // custom: the byte of literal that the search looks for
 }
 
 // Builtins returns the built-in rules in the order of their names in
@@ -201,9 +202,7 @@ func New(builtin []string, custom []*regexp.Regexp) (*Redactor, error) {
 		if re == nil {
 			return nil, fmt.Errorf("redact: custom rule %d is nil", i)
 		}
-		c := Rule{Name: CustomName, Description: "custom expression " + re.String(), Pattern: re, secret: re.SubexpIndex("secret")}
-		c.prefix, _ = re.LiteralPrefix()
-		r.custom = append(r.custom, c)
+		r.custom = append(r.custom, newCustom(re))
 	}
 	r.rules = append(r.rules, r.custom...)
 	return r, nil
@@ -252,24 +251,6 @@ func (r *Redactor) find(s string, m *matches) {
 	}
 	for i := range r.custom {
 		findCustom(s, m, &r.custom[i])
-	}
-}
-
-func findCustom(s string, m *matches, c *Rule) {
-	if c.prefix != "" && !strings.Contains(s, c.prefix) {
-		return
-	}
-	if !c.Pattern.MatchString(s) {
-		return
-	}
-	for _, loc := range c.Pattern.FindAllStringSubmatchIndex(s, -1) {
-		start, end := loc[0], loc[1]
-		if c.secret > 0 {
-			start, end = loc[2*c.secret], loc[2*c.secret+1]
-		}
-		if start >= 0 && end > start {
-			m.add(start, end, ruleCustom)
-		}
 	}
 }
 

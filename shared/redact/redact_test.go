@@ -260,9 +260,38 @@ func TestCustom(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, %d custom; want %q, %d", c.in, got, counts.Of(CustomName), c.want, c.n)
 		}
 	}
-	prefixed := r.Rules()[1]
-	if prefixed.Pattern.String() != `emp-\d{6}` || prefixed.prefix != "emp-" {
-		t.Errorf("custom rule %+v: want the literal prefix emp-", prefixed)
+	if got := r.Rules()[1]; got.Pattern.String() != `emp-\d{6}` || got.literal != "emp-" {
+		t.Errorf("custom rule %+v: want the literal emp-", got)
+	}
+}
+
+// TestCustomLiteral checks the literal that a custom rule searches for
+// before it runs its expression: every match must contain it.
+func TestCustomLiteral(t *testing.T) {
+	t.Parallel()
+	for expr, want := range map[string]string{
+		`emp-\d{6}`:                          "emp-",
+		`\bemp-\d{6}\b`:                      "emp-",
+		`(?P<secret>\d{4})-(KEY|key)-[a-z]+`: "-",
+		`[0-9]+_internal_token=\w+`:          "_internal_token=",
+		`(?i)secret=\w+`:                     "",
+		`a|b`:                                "",
+		`(abc)+x?`:                           "abc",
+		`x*yz`:                               "yz",
+		`\d{3}(-\d{4}){2}`:                   "-",
+	} {
+		c := newCustom(regexp.MustCompile(expr))
+		if c.literal != want {
+			t.Errorf("%s: literal %q; want %q", expr, c.literal, want)
+		}
+		for _, s := range []string{"", "emp-123456", "x 1234-KEY-abc y", "9_internal_token=abc", "abcabcx", "xxyz", "555-1234-5678", "-"} {
+			if c.literal != "" && c.Pattern.MatchString(s) && !c.contains(s) {
+				t.Errorf("%s matches %q, which does not contain %q", expr, s, c.literal)
+			}
+			if c.literal != "" && c.contains(s) != strings.Contains(s, c.literal) {
+				t.Errorf("%s: contains(%q) = %v", expr, s, c.contains(s))
+			}
+		}
 	}
 }
 
