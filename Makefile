@@ -95,10 +95,11 @@ $(WORKLOAD_DIR)/.done:
 	else echo "../shared/workload is absent: benchmarks use the repo's fixtures only"; mkdir -p $(WORKLOAD_DIR); fi
 
 ## invoke: run a built function once through the local Lambda Runtime API
+## (-local starts what the samples need: moto's AWS, the OpenSearch bulk server, the Opsgenie test server)
 FN ?= transform
-EVENT ?= events/$(FN)/firehose-cloudwatch.json
-invoke: build/$(FN)/bootstrap
-	$(GO) run ./cmd/invoke -fn $(FN) -event $(EVENT)
+EVENT ?= $(firstword $(filter-out %.expected.json,$(wildcard events/$(FN)/*.json)))
+invoke: tools build/$(FN)/bootstrap
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) run ./cmd/invoke -local -fn $(FN) -event $(EVENT)
 
 ## demo: the pipeline on this machine, no AWS account needed
 demo: tools build

@@ -16,29 +16,13 @@ import (
 	"time"
 
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
-	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/config"
-	"github.com/tributary-logs/tributary/shared/lake/laketest"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
-	"github.com/tributary-logs/tributary/shared/opsgenietest"
+	"github.com/tributary-logs/tributary/shared/localworld"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected responses")
-
-// world prepares what a function's samples need (buckets, objects, local
-// servers) and returns the function's environment.
-type world func(t *testing.T, moto *localaws.Moto) []string
-
-var worlds = map[string]world{
-	"transform": func(t *testing.T, moto *localaws.Moto) []string { return moto.Env("us-east-1") },
-	"lake":      laketest.SampleWorld,
-	"alarm":     opsgenietest.SampleWorld("alarm"),
-	"opsgenie":  opsgenietest.SampleWorld("opsgenie"),
-	"indexer": func(t *testing.T, moto *localaws.Moto) []string {
-		return append(moto.Env("us-east-1"), bulktest.IndexerEnv(t)...)
-	},
-}
 
 func TestSampleEvents(t *testing.T) {
 	moto := localaws.MotoForTest(t)
@@ -54,18 +38,19 @@ func TestSampleEvents(t *testing.T) {
 			if len(samples) == 0 {
 				t.Fatalf("events/%s has no sample events", fn)
 			}
-			setup, ok := worlds[fn]
-			if !ok {
-				t.Fatalf("no world set up for %s's samples", fn)
-			}
 			if err := moto.Reset(); err != nil {
 				t.Fatal(err)
 			}
+			world, err := localworld.Start(context.Background(), moto, fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer world.Close()
 			f, err := lambdaruntime.New(lambdaruntime.Config{
 				Bootstrap: bootstraptest.Path(t, fn),
 				Name:      fn,
 				Timeout:   2 * time.Minute, // above the lake's 30 s SQS margin
-				Env:       setup(t, moto),
+				Env:       world.Env,
 				Output:    functionLogs(t),
 			})
 			if err != nil {

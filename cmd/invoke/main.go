@@ -37,6 +37,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
+	"github.com/tributary-logs/tributary/shared/localaws"
+	"github.com/tributary-logs/tributary/shared/localworld"
 )
 
 // maxShown is how much of a response is printed without -full.
@@ -61,6 +63,7 @@ type options struct {
 	memory, n              int
 	env                    envFlags
 	hostEnv, full, update  bool
+	local                  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -75,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.n, "n", 2, "number of invocations (the first is cold)")
 	fs.Var(&o.env, "env", "KEY=VALUE to set, or KEY to copy from this environment (repeatable)")
 	fs.BoolVar(&o.hostEnv, "hostenv", false, "pass this process's whole environment to the function")
+	fs.BoolVar(&o.local, "local", false, "start what the function's sample events need on this machine (moto's AWS, the local OpenSearch bulk server, the Opsgenie test server) and point the function at it; -env still overrides")
 	fs.BoolVar(&o.full, "full", false, fmt.Sprintf("print the whole response (default: the first %d bytes)", maxShown))
 	fs.StringVar(&o.expect, "expect", "", "compare the response with this JSON file")
 	fs.BoolVar(&o.update, "update", false, "write the response to the -expect file instead of comparing")
@@ -132,6 +136,16 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	env, err := functionEnv(environ, o.env, o.hostEnv)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if o.local {
+		world, stop, err := startLocal(ctx, o.fn)
+		if err != nil {
+			return fail("local services: %v", err)
+		}
+		defer stop()
+		// Explicit settings win over the local world's.
+		env = append(world, env...)
+		fmt.Fprintf(stderr, "%s: local services started (moto's AWS and what the samples need)\n", o.fn)
 	}
 	if _, err := os.Stat(o.bin); err != nil {
 		return fail("%v (build the function first, e.g. GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc -o %s ./functions/%s)",
@@ -366,4 +380,18 @@ func jsonDiff(want, got []byte) string {
 		fmt.Fprintf(&b, "+ %s\n", gl[j])
 	}
 	return b.String()
+}
+
+// startLocal starts moto and the function's local world.
+func startLocal(ctx context.Context, fn string) ([]string, func(), error) {
+	moto, err := localaws.StartMoto(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := localworld.Start(ctx, moto, fn)
+	if err != nil {
+		moto.Stop()
+		return nil, nil, err
+	}
+	return w.Env, func() { w.Close(); moto.Stop() }, nil
 }

@@ -1,7 +1,7 @@
 // Package laketest prepares, on moto's S3, what the lake function's sample
 // events under events/lake assume: the bucket they name holding the raw
-// object they name. The events integration test and shared/lake's own
-// bootstrap test both use it.
+// object they name. shared/localworld uses it for the events test and
+// make invoke.
 package laketest
 
 import (
@@ -10,13 +10,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/tributary-logs/tributary/shared/localaws"
 )
 
 // The bucket and raw object the samples under events/lake name. The
@@ -27,23 +24,6 @@ const (
 	Bucket = "tributary-example"
 	RawKey = "raw/owner=123456789012/log_group=checkout/dt=2025-11-20/hour=00/tributary-logs-1-2025-11-20-00-05-07-5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 )
-
-// SampleWorld creates the bucket and the raw object on moto and returns the
-// lake function's environment (moto's endpoints, LAKE_BUCKET).
-func SampleWorld(t *testing.T, moto *localaws.Moto) []string {
-	t.Helper()
-	const region = "us-east-1"
-	ctx := context.Background()
-	cfg, err := moto.Config(ctx, region)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if err := Put(ctx, client); err != nil {
-		t.Fatal(err)
-	}
-	return append(moto.Env(region), "LAKE_BUCKET="+Bucket)
-}
 
 // Put creates Bucket (if needed) and writes the sample raw object at RawKey.
 func Put(ctx context.Context, client *s3.Client) error {
