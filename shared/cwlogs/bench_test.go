@@ -1,6 +1,8 @@
 package cwlogs
 
 import (
+	"bytes"
+	stdgzip "compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -100,6 +102,27 @@ func BenchmarkDecodeEncodingJSON(b *testing.B) {
 			}
 			var w want
 			if err := json.Unmarshal(raw, &w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkInflateStdlib is gunzip with the standard library, for the
+// comparison behind choosing klauspost/compress.
+func BenchmarkInflateStdlib(b *testing.B) {
+	payloads := workloadPayloads(b)
+	b.SetBytes(messageBytes(b, payloads))
+	b.ReportAllocs()
+	var buf bytes.Buffer
+	zr := new(stdgzip.Reader)
+	for b.Loop() {
+		for _, p := range payloads {
+			if err := zr.Reset(bytes.NewReader(p)); err != nil {
+				b.Fatal(err)
+			}
+			buf.Reset()
+			if _, err := buf.ReadFrom(zr); err != nil {
 				b.Fatal(err)
 			}
 		}
