@@ -37,6 +37,7 @@ const (
 	firehoseMaxRecord     = 1000 << 10
 	kinesisMaxBatchBytes  = 5 << 20
 	kinesisMaxRecord      = 1 << 20
+	reingestBatchBytes    = 1 << 20
 )
 
 // DefaultReingestMargin is left before the deadline to write the response.
@@ -94,13 +95,16 @@ func (r *Reingester) Put(ctx context.Context, ev *Event, data [][]byte) (ok []bo
 		return ok, 0, errors.New("no re-ingest target")
 	}
 	var putBatch func(context.Context, []int) ([]bool, error)
-	maxBatch, maxRecord := firehoseMaxBatchBytes, firehoseMaxRecord
+	// Batches stay well below the APIs' byte limits: the SDK holds a request
+	// (base64'd, so a third larger) in memory while it signs and sends it,
+	// and smaller batches keep a 6 MB invocation's peak memory down.
+	maxBatch, maxRecord := min(firehoseMaxBatchBytes, reingestBatchBytes), firehoseMaxRecord
 	switch {
 	case ev.SourceKinesisStreamArn != "":
 		if r.Kinesis == nil {
 			return ok, 0, errors.New("event names a Kinesis source stream but no Kinesis client is configured")
 		}
-		maxBatch, maxRecord = kinesisMaxBatchBytes, kinesisMaxRecord
+		maxBatch, maxRecord = min(kinesisMaxBatchBytes, reingestBatchBytes), kinesisMaxRecord
 		putBatch = func(ctx context.Context, idx []int) ([]bool, error) {
 			return r.putKinesis(ctx, ev.SourceKinesisStreamArn, data, idx)
 		}
