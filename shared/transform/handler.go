@@ -65,7 +65,7 @@ type Handler struct {
 	parser fastjson.Parser
 	raw    []byte           // decoded record data
 	curEnv *cwlogs.Envelope // the record being processed, for split
-	arena  []byte           // NDJSON of records returned Ok
+	arena  []byte           // the record being processed, as NDJSON
 	resp   []byte           // the response, reused: Lambda sends it before the next event
 	rec    record.Record
 }
@@ -112,6 +112,8 @@ type outcome struct {
 	payloads int // re-ingested pieces (Dropped once all are in)
 	reason   string
 	noEcho   bool // ProcessingFailed without the original data
+	at       int  // the entry's place in the response, for a rewrite
+	atEnd    int
 }
 
 // Summary counts one invocation's outcomes, for logs and tests.
@@ -142,7 +144,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 	var sum Summary
 	sum.Records = len(ev.Records)
 	outcomes := make([]outcome, len(ev.Records))
-	h.arena = h.arena[:0]
+	out := append(h.resp[:0], `{"records":[`...)
 
 	// Every entry is reserved at its largest non-Ok size up front, so the
 	// last record always has room for its verdict.
@@ -154,17 +156,17 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 	for i := range ev.Records {
 		r := &ev.Records[i]
 		o := &outcomes[i]
+		h.arena = h.arena[:0] // this record's NDJSON only: written out at once
 		h.processRecord(ev, r, o)
 		switch o.result {
 		case ResultOk:
 			extra := base64.StdEncoding.EncodedLen(o.end-o.start) + o.keys.jsonLen() + len(`,"metadata":{"partitionKeys":}`)
 			if used+extra <= h.limits.ResponseBytes {
 				used += extra
-				continue
+				break
 			}
 			// Does not fit: split and re-ingest; the original may still
 			// become ProcessingFailed with its data, so reserve that.
-			h.arena = h.arena[:o.start]
 			pieces, err := h.split(r)
 			if err != nil || h.reingest == nil {
 				reason := "response would exceed 6 MB and no re-ingest target is configured"
@@ -182,11 +184,23 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 		case ResultProcessingFailed:
 			used += len(r.DataBase64)
 		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		o.at = len(out)
+		out = h.appendEntry(out, r, o)
+		o.atEnd = len(out)
 	}
 	if len(pending) > 0 {
-		h.putBack(ctx, ev, pending, outcomes, &sum)
+		failed := h.putBack(ctx, ev, pending, outcomes)
+		if failed {
+			out = h.rewriteFailed(out, ev, outcomes)
+		}
 	}
-	out := h.encodeResponse(ev, outcomes, &sum)
+	out = append(out, "]}"...)
+	h.resp = out
+	sum.ResponseBytes = len(out)
+	summarize(outcomes, &sum)
 	stats := h.proc.TakeStats()
 	sum.Events, sum.EventsOut = stats.EventsIn, stats.EventsOut
 	h.emit(&sum, stats, len(payload), len(out))
@@ -321,48 +335,54 @@ func entrySize(id, result string, dataB64, _ int) int {
 	return len(`{"recordId":"","result":"","data":""}`) + len(id) + len(result) + dataB64
 }
 
-// encodeResponse writes the response JSON, in input order.
-func (h *Handler) encodeResponse(ev *Event, outcomes []outcome, sum *Summary) []byte {
-	size := len(`{"records":[]}`)
-	for i := range outcomes {
-		size += 256 + len(ev.Records[i].RecordID)
-		switch outcomes[i].result {
-		case ResultOk:
-			size += base64.StdEncoding.EncodedLen(outcomes[i].end - outcomes[i].start)
-		case ResultProcessingFailed:
-			size += len(ev.Records[i].DataBase64)
+// appendEntry appends one record's response entry.
+func (h *Handler) appendEntry(out []byte, r *Record, o *outcome) []byte {
+	out = append(out, `{"recordId":`...)
+	out = record.AppendString(out, r.RecordID)
+	out = append(out, `,"result":"`...)
+	out = append(out, o.result...)
+	out = append(out, `","data":"`...)
+	switch o.result {
+	case ResultOk:
+		out = base64.StdEncoding.AppendEncode(out, h.arena[o.start:o.end])
+		out = append(out, `","metadata":{"partitionKeys":`...)
+		out = o.keys.appendJSON(out)
+		return append(out, "}}"...)
+	case ResultProcessingFailed:
+		// Echo the original so Firehose's processing-failed output holds
+		// it, whatever it takes the data from (the budget reserved it).
+		if !o.noEcho {
+			out = append(out, r.DataBase64...)
 		}
 	}
-	if cap(h.resp) < size {
-		h.resp = make([]byte, 0, size)
-	}
-	out := append(h.resp[:0], `{"records":[`...)
+	return append(out, `"}`...)
+}
+
+// rewriteFailed replaces the entries of records whose re-ingestion failed
+// (written as Dropped) with ProcessingFailed ones. Rare: it copies the
+// response once.
+func (h *Handler) rewriteFailed(out []byte, ev *Event, outcomes []outcome) []byte {
+	fixed := make([]byte, 0, len(out)+1024)
+	last := 0
 	for i := range outcomes {
 		o := &outcomes[i]
-		r := &ev.Records[i]
-		if i > 0 {
-			out = append(out, ',')
+		if o.result != ResultProcessingFailed || o.payloads == 0 {
+			continue
 		}
-		out = append(out, `{"recordId":`...)
-		out = record.AppendString(out, r.RecordID)
-		out = append(out, `,"result":"`...)
-		out = append(out, o.result...)
-		out = append(out, `","data":"`...)
-		switch o.result {
+		fixed = append(fixed, out[last:o.at]...)
+		fixed = h.appendEntry(fixed, &ev.Records[i], o)
+		last = o.atEnd
+	}
+	return append(fixed, out[last:]...)
+}
+
+func summarize(outcomes []outcome, sum *Summary) {
+	for i := range outcomes {
+		switch o := &outcomes[i]; o.result {
 		case ResultOk:
 			sum.Ok++
-			out = base64.StdEncoding.AppendEncode(out, h.arena[o.start:o.end])
-			out = append(out, `","metadata":{"partitionKeys":`...)
-			out = o.keys.appendJSON(out)
-			out = append(out, "}}"...)
-			continue
 		case ResultProcessingFailed:
 			sum.Failed++
-			// Echo the original so Firehose's processing-failed output holds
-			// it, whatever it takes the data from.
-			if !o.noEcho && len(out)+len(r.DataBase64) < h.limits.ResponseBytes {
-				out = append(out, r.DataBase64...)
-			}
 		case ResultDropped:
 			sum.Dropped++
 			if o.payloads > 0 {
@@ -370,12 +390,7 @@ func (h *Handler) encodeResponse(ev *Event, outcomes []outcome, sum *Summary) []
 				sum.Pieces += o.payloads
 			}
 		}
-		out = append(out, `"}`...)
 	}
-	out = append(out, "]}"...)
-	sum.ResponseBytes = len(out)
-	h.resp = out
-	return out
 }
 
 func (h *Handler) emit(sum *Summary, st ingest.Stats, bytesIn, bytesOut int) {

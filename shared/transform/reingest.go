@@ -63,8 +63,10 @@ type pieceOf struct {
 }
 
 // putBack re-ingests pending pieces and settles each original record:
-// Dropped when every piece is in the stream, ProcessingFailed otherwise.
-func (h *Handler) putBack(ctx context.Context, ev *Event, pending []pieceOf, outcomes []outcome, sum *Summary) {
+// Dropped when every piece is in the stream, ProcessingFailed otherwise
+// (keeping its count of pieces, so its entry is rewritten). It reports
+// whether any record failed.
+func (h *Handler) putBack(ctx context.Context, ev *Event, pending []pieceOf, outcomes []outcome) bool {
 	data := make([][]byte, len(pending))
 	for i, p := range pending {
 		data[i] = p.data
@@ -74,16 +76,20 @@ func (h *Handler) putBack(ctx context.Context, ev *Event, pending []pieceOf, out
 	if err != nil {
 		h.log.Error("re-ingest", slog.Any("error", err))
 	}
+	failed := false
 	for i, p := range pending {
-		if !ok[i] {
-			o := &outcomes[p.record]
-			if o.result != ResultProcessingFailed {
-				*o = outcome{result: ResultProcessingFailed, reason: "re-ingest failed"}
-				h.log.Warn("record failed", slog.String("recordId", ev.Records[p.record].RecordID),
-					slog.String("reason", "re-ingest failed"), slog.Any("error", err))
-			}
+		if ok[i] {
+			continue
+		}
+		o := &outcomes[p.record]
+		if o.result != ResultProcessingFailed {
+			o.result, o.reason = ResultProcessingFailed, "re-ingest failed"
+			failed = true
+			h.log.Warn("record failed", slog.String("recordId", ev.Records[p.record].RecordID),
+				slog.String("reason", "re-ingest failed"), slog.Any("error", err))
 		}
 	}
+	return failed
 }
 
 // Put sends data to the event's source stream (Kinesis when the event names
