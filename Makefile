@@ -73,12 +73,7 @@ cfn-lint: tools
 ## fuzz: every fuzz target for FUZZTIME each (default 30s)
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; \
-	done
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash tools/fuzz.sh
 
 ## bench: throughput and allocations on the shared workload (../shared/workload) and our fixtures
 WORKLOAD_DIR ?= $(CURDIR)/.workload
