@@ -303,7 +303,10 @@ func TestPipelineAlarms(t *testing.T) {
 			t.Errorf("CloudWatch call %+v failed", c)
 		}
 	}
-	if len(tagged) != 16 || described != 1 {
+	// One DescribeAlarms for the composite's members; a second can appear
+	// when the SDK retries an attempt that timed out on a loaded machine
+	// (the server then answers both), so only more than that is an error.
+	if len(tagged) != 16 || described < 1 || described > 2 {
 		t.Errorf("tags read for %d alarms (%v), DescribeAlarms %d times", len(tagged), tagged, described)
 	}
 	for arn, n := range tagged {
