@@ -3,14 +3,14 @@
 # engine writes "Failing input written to ...") fails the run. Go's engine can
 # also stop with "context deadline exceeded" when its time runs out while an
 # input is still executing, with no input found: that is not a finding, so the
-# target is run once more, and only a second such stop fails.
+# target is run again, and only a third such stop in a row fails.
 set -uo pipefail
 fuzztime=${FUZZTIME:-30s}
 go=${GO:-go}
 status=0
 for pkg in $($go list ./...); do
   for t in $($go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz'); do
-    for attempt in 1 2; do
+    for attempt in 1 2 3; do
       echo "fuzz $pkg $t ($fuzztime)"
       out=$($go test -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" "$pkg" 2>&1)
       rc=$?
@@ -21,8 +21,8 @@ for pkg in $($go list ./...); do
         status=1
         break
       fi
-      if [ $attempt -eq 2 ]; then status=1; break; fi
-      echo "fuzz engine stopped at its deadline with no finding; running $t once more"
+      if [ $attempt -eq 3 ]; then status=1; break; fi
+      echo "fuzz engine stopped at its deadline with no finding; running $t again"
     done
   done
 done
