@@ -21,13 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tributary-logs/tributary/shared/bulktest"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
-	"github.com/tributary-logs/tributary/shared/opsgenietest"
+	"github.com/tributary-logs/tributary/shared/localworld"
 )
 
 func main() {
@@ -74,31 +72,27 @@ func run(workload, build string, runs int) error {
 	}); err != nil {
 		return fmt.Errorf("create delivery stream: %w", err)
 	}
+	// The indexer writes to the local bulk server, cleared before each run
+	// so every run indexes afresh instead of meeting 409s.
 	bulk := bulktest.Start()
 	defer bulk.Close()
-	og, err := opsgenietest.Start(opsgenietest.Options{})
-	if err != nil {
-		return err
+	envOf := map[string][]string{"indexer": {"OPENSEARCH_ENDPOINT=" + bulk.URL, "OPENSEARCH_AUTH=none"}}
+	// The alarm's and opsgenie's worlds: what their samples need.
+	for _, fn := range []string{"opsgenie", "alarm"} {
+		w, err := localworld.Start(ctx, moto, fn)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		envOf[fn] = w.Env
 	}
-	defer og.Close()
-	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String("bench/opsgenie"), SecretString: aws.String(og.Key())})
-	if err != nil {
-		return err
-	}
-	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bench-alerts")})
-	if err != nil {
-		return err
-	}
-	alerting := []string{"ALERT_SINKS=opsgenie,sns", "OPSGENIE_API_URL=" + og.URL,
-		"OPSGENIE_API_KEY_SECRET_ARN=" + aws.ToString(sec.ARN), "ALERT_TOPIC_ARN=" + aws.ToString(topic.TopicArn), "PRIORITY_TAG=none"}
 
 	cases := []benchCase{
 		{"transform", filepath.Join("events", "transform", "firehose-cloudwatch.json"), 1024, nil},
 		{"transform", filepath.Join(workload, "firehose-5.json"), 1024, nil},
-		{"indexer", filepath.Join(workload, "awslogs-1.json"), 512, []string{"OPENSEARCH_ENDPOINT=" + bulk.URL, "OPENSEARCH_AUTH=none"}},
-		{"opsgenie", filepath.Join("events", "opsgenie", "cloudtrail-security-group-open.json"), 256, alerting},
-		{"alarm", filepath.Join("events", "alarm", "sns-metric-alarm.json"), 256, alerting},
+		{"indexer", filepath.Join(workload, "awslogs-1.json"), 512, envOf["indexer"]},
+		{"opsgenie", filepath.Join("events", "opsgenie", "cloudtrail-security-group-open.json"), 256, envOf["opsgenie"]},
+		{"alarm", filepath.Join("events", "alarm", "sns-metric-alarm.json"), 256, envOf["alarm"]},
 	}
 	fmt.Printf("%-10s %-34s %8s %8s %8s %8s %8s %10s\n", "function", "event", "init ms", "cold ms", "warm ms", "p50 ms", "max MiB", "MiB/s p50")
 	for _, c := range cases {
@@ -119,7 +113,7 @@ func run(workload, build string, runs int) error {
 		maxRSS := 0
 		for i := 0; i <= runs; i++ {
 			if c.fn == "indexer" {
-				bulk.ClearIndices() // each run indexes afresh instead of meeting 409s
+				bulk.ClearIndices()
 			}
 			res, err := fn.Invoke(ctx, event)
 			if err == nil {

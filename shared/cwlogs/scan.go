@@ -6,6 +6,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/tributary-logs/tributary/shared/record"
 )
 
 // The subscription payload has one fixed shape, and its log messages are
@@ -53,20 +55,6 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// special reports whether any byte of x is '"', '\\', a control character
-// or non-ASCII.
-func special(x uint64) bool {
-	ctl := (x - lsb*0x20) & ^x
-	q := x ^ (lsb * '"')
-	b := x ^ (lsb * '\\')
-	return (ctl|(q-lsb)&^q|(b-lsb)&^b|x)&msb != 0
-}
-
 func load64(b []byte, i int) uint64 {
 	_ = b[i+7]
 	return uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
@@ -87,7 +75,7 @@ func (s *scanner) str() (val string, raw []byte, rawOK bool, err error) {
 	b := s.b
 	i := s.i
 	for {
-		for i+8 <= len(b) && !special(load64(b, i)) {
+		for i+8 <= len(b) && !record.NeedsEscape(load64(b, i)) {
 			i += 8
 		}
 		if i >= len(b) {
@@ -125,7 +113,7 @@ func (s *scanner) escaped(start int, high, ctl bool) (string, []byte, bool, erro
 	for i < len(b) {
 		// Copy plain runs in bulk, eight bytes at a time to find their end.
 		j := i
-		for j+8 <= len(b) && !special(load64(b, j)) {
+		for j+8 <= len(b) && !record.NeedsEscape(load64(b, j)) {
 			j += 8
 		}
 		for j < len(b) && b[j] >= 0x20 && b[j] < 0x80 && b[j] != '"' && b[j] != '\\' {

@@ -242,7 +242,7 @@ func (r *Run) reingested(ctx context.Context) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps, err := splitGzipMembers(body)
+		ps, err := SplitDelivered(body)
 		if err != nil {
 			return nil, fmt.Errorf("re-ingested object %s: %w", aws.ToString(o.Key), err)
 		}
@@ -254,10 +254,10 @@ func (r *Run) reingested(ctx context.Context) ([][]byte, error) {
 	return pieces, nil
 }
 
-// splitGzipMembers cuts an object of concatenated records apart: gzip
+// SplitDelivered cuts an object of concatenated records apart: gzip
 // members (CloudWatch payloads, re-gzip'd one by one) and plain pieces
 // (newline-terminated lines put back as they came).
-func splitGzipMembers(b []byte) ([][]byte, error) {
+func SplitDelivered(b []byte) ([][]byte, error) {
 	var out [][]byte
 	for len(b) > 0 {
 		if !cwlogs.IsGzip(b) {

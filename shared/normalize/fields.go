@@ -92,7 +92,7 @@ func isPlain(k string) bool {
 			if i+8 > len(k) {
 				i = len(k) - 8
 			}
-			if needsEscape(load64(k, i)) {
+			if record.NeedsEscape(load64(k, i)) {
 				return false
 			}
 			if i+8 == len(k) {
@@ -101,7 +101,7 @@ func isPlain(k string) bool {
 		}
 	case len(k) >= 4:
 		// two overlapping four-byte words, checked as one
-		return !needsEscape(uint64(load32(k, 0)) | uint64(load32(k, len(k)-4))<<32)
+		return !record.NeedsEscape(uint64(load32(k, 0)) | uint64(load32(k, len(k)-4))<<32)
 	}
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
@@ -109,22 +109,6 @@ func isPlain(k string) bool {
 		}
 	}
 	return true
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// needsEscape reports whether any byte of x is a control character, '"',
-// '\\' or not ASCII (the classic SWAR zero-byte and less-than tests).
-func needsEscape(x uint64) bool {
-	ctl := (x - lsb*0x20) & ^x
-	q := x ^ (lsb * '"')
-	quote := (q - lsb) & ^q
-	b := x ^ (lsb * '\\')
-	back := (b - lsb) & ^b
-	return (ctl|quote|back|x)&msb != 0
 }
 
 // load64 reads s[i:i+8] as a little-endian word.

@@ -138,7 +138,7 @@ func AppendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip 8 plain ASCII bytes at a time: most log text needs no escaping.
-		for i+8 <= len(s) && !needsAttention(load64(s, i)) {
+		for i+8 <= len(s) && !NeedsEscape(load64(s, i)) {
 			i += 8
 		}
 		if i >= len(s) {
@@ -200,9 +200,11 @@ func load64(s string, i int) uint64 {
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
-// needsAttention reports whether any byte of x is a control character, '"',
-// '\\' or non-ASCII (the classic SWAR zero-byte and less-than tests).
-func needsAttention(x uint64) bool {
+// NeedsEscape reports whether any byte of the 8-byte word x is a control
+// character, '"', '\\' or not ASCII: a byte a JSON string writer or reader
+// must look at (the classic SWAR zero-byte and less-than tests). Every
+// hand-written JSON scanner in Tributary skips plain runs with it.
+func NeedsEscape(x uint64) bool {
 	ctl := (x - lsb*0x20) & ^x
 	q := x ^ (lsb * '"')
 	quote := (q - lsb) & ^q

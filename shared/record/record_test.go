@@ -105,3 +105,23 @@ func TestMessageJSONIsCopiedVerbatim(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// NeedsEscape agrees with the byte-by-byte definition for every byte value
+// at every position of the word, among plain neighbours.
+func TestNeedsEscape(t *testing.T) {
+	t.Parallel()
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			word := []byte("abcdefgh")
+			word[pos] = byte(c)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(word[i])
+			}
+			want := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+			if got := NeedsEscape(x); got != want {
+				t.Fatalf("byte %#x at %d: NeedsEscape = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}

@@ -150,7 +150,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 	// last record always has room for its verdict.
 	used := len(`{"records":[]}`)
 	for i := range ev.Records {
-		used += entrySize(ev.Records[i].RecordID, ResultProcessingFailed, 0, 0) + 1
+		used += entrySize(ev.Records[i].RecordID, ResultProcessingFailed) + 1
 	}
 	var pending []pieceOf
 	for i := range ev.Records {
@@ -330,9 +330,9 @@ func lineID(arrival int64, n int, line []byte) string {
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
-// entrySize is the length of one response entry without metadata.
-func entrySize(id, result string, dataB64, _ int) int {
-	return len(`{"recordId":"","result":"","data":""}`) + len(id) + len(result) + dataB64
+// entrySize is the length of one response entry without data or metadata.
+func entrySize(id, result string) int {
+	return len(`{"recordId":"","result":"","data":""}`) + len(id) + len(result)
 }
 
 // appendEntry appends one record's response entry.

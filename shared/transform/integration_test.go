@@ -1,7 +1,6 @@
 package transform_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/tributary-logs/tributary/shared/bootstraptest"
 	"github.com/tributary-logs/tributary/shared/cwlogs"
 	"github.com/tributary-logs/tributary/shared/lambdaruntime"
 	"github.com/tributary-logs/tributary/shared/localaws"
+	"github.com/tributary-logs/tributary/shared/localpipeline"
 	"github.com/tributary-logs/tributary/shared/transform"
 )
 
@@ -186,41 +185,16 @@ func drainBucket(t *testing.T, ctx context.Context, c *s3.Client, bucket string)
 		}
 		body, _ := io.ReadAll(obj.Body)
 		obj.Body.Close()
-		pieces = append(pieces, splitMembers(t, body)...)
+		ps, err := localpipeline.SplitDelivered(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces = append(pieces, ps...)
 		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return pieces
-}
-
-// splitMembers cuts concatenated gzip members apart and re-gzips each, so
-// each becomes one Firehose record again.
-func splitMembers(t *testing.T, b []byte) [][]byte {
-	br := bufio.NewReader(bytes.NewReader(b))
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		zr.Multistream(false)
-		plain, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		zw.Write(plain)
-		zw.Close()
-		out = append(out, buf.Bytes())
-		if err := zr.Reset(br); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
 }
 
 type testWriter struct{ t *testing.T }
