@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,11 +295,11 @@ func (s *Sender) sendChunk(ctx context.Context, b *Batch, idx []int, r *round) {
 	r.mu.Unlock()
 
 	if err != nil {
-		reason := err.Error()
 		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "no response before the invocation's deadline: " + reason
+			s.markCutOff(r, idx, err)
+			return
 		}
-		s.markAll(r, idx, 0, "connection_error", reason)
+		s.markAll(r, idx, 0, "connection_error", err.Error())
 		return
 	}
 	p := s.ps.Get()
@@ -367,6 +368,24 @@ func (s *Sender) sendChunk(ctx context.Context, b *Batch, idx []int, r *round) {
 			r.mu.Unlock()
 		}
 		s.markAll(r, idx, resp.Status, typ, reason)
+	}
+}
+
+// markCutOff records a request the invocation's deadline interrupted. An item
+// the server already answered keeps that answer: "503 node_not_connected" says
+// more to whoever reads the dead letter than the cut-off of the last try.
+func (s *Sender) markCutOff(r *round, idx []int, err error) {
+	const cut = "no response before the invocation's deadline"
+	for _, i := range idx {
+		o := &r.rep.Outcomes[i]
+		o.State = Pending
+		if o.Status != 0 {
+			if !strings.HasSuffix(o.Reason, cut) {
+				o.Reason += "; then " + cut
+			}
+			continue
+		}
+		o.Type, o.Reason = "connection_error", cut+": "+err.Error()
 	}
 }
 

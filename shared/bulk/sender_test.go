@@ -226,7 +226,31 @@ func TestSendStopsAtDeadline(t *testing.T) {
 	if rep.Pending != 8 || rep.Rounds < 2 {
 		t.Fatalf("report: %+v", rep)
 	}
+	// The last try may be cut off by the deadline; the item still carries the
+	// server's answer.
 	if o := rep.Outcomes[0]; o.Status != 503 || o.Type != "node_not_connected_exception" || o.Attempts != rep.Rounds {
+		t.Errorf("outcome = %+v", o)
+	}
+}
+
+func TestSendCutOffKeepsTheServersLastAnswer(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	tr := transportFunc(func(ctx context.Context, body []byte) (*bulk.Response, error) {
+		if calls.Add(1) == 1 {
+			return &bulk.Response{Status: 429, Body: []byte(`{"error":{"type":"es_rejected_execution_exception","reason":"queue full"},"status":429}`)}, nil
+		}
+		<-ctx.Done()
+		return nil, fmt.Errorf("post: %w", ctx.Err())
+	})
+	s := bulk.NewSender(tr, bulk.Options{InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	rep := s.Send(context.Background(), newBatch(t, records(2)), time.Now().Add(100*time.Millisecond))
+	if rep.Pending != 2 || rep.Rounds != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+	o := rep.Outcomes[1]
+	if o.Status != 429 || o.Type != "es_rejected_execution_exception" || o.Attempts != 2 ||
+		!strings.Contains(o.Reason, "queue full") || !strings.HasSuffix(o.Reason, "then no response before the invocation's deadline") {
 		t.Errorf("outcome = %+v", o)
 	}
 }
