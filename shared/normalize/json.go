@@ -112,11 +112,13 @@ func parseJSONPrefixed(n *Normalizer, rec *record.Record, msg string) bool {
 	if i < 0 {
 		return false
 	}
-	o := n.parseObject(msg[i:])
-	if o == nil {
-		return false
+	if !n.streamFields(rec, msg[i:], false) {
+		o := n.parseObject(msg[i:])
+		if o == nil {
+			return false
+		}
+		n.jsonFields(rec, o)
 	}
-	n.jsonFields(rec, o)
 	prefix := msg[:i]
 	if rec.Level == "" {
 		rec.Level = textLevel(prefix)

@@ -452,16 +452,20 @@ func parseLambdaRuntimeJSON(n *Normalizer, rec *record.Record, msg string) bool 
 		return false
 	}
 	body := trimSpace(l.body)
-	var o *fastjson.Object
-	if len(body) > 0 && body[0] == '{' {
-		o = n.parseObject(body)
-	} else if i := prefixedObjectStart(body); i > 0 {
-		o = n.parseObject(body[i:])
+	if len(body) == 0 || body[0] != '{' {
+		i := prefixedObjectStart(body)
+		if i <= 0 {
+			return false
+		}
+		body = body[i:]
 	}
-	if o == nil {
-		return false
+	if !n.streamFields(rec, body, false) {
+		o := n.parseObject(body)
+		if o == nil {
+			return false
+		}
+		n.jsonFields(rec, o)
 	}
-	n.jsonFields(rec, o)
 	if rec.Level == "" {
 		rec.Level = l.level
 	}

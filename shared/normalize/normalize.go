@@ -78,6 +78,8 @@ type Normalizer struct {
 	shape     jsonShape // of jsonObj
 	scratch   []byte    // keys built on the fly, numbers' text
 	unq       []byte    // unescaped quoted values
+	arena     []byte    // unescaped strings of objectStream
+	noStream  bool      // tests: always take the fastjson tree path
 }
 
 const (
@@ -107,6 +109,22 @@ func (n *Normalizer) Normalize(rec *record.Record) Stats {
 	idx := len(dispatch) - 1 // the empty message
 	if len(msg) > 0 {
 		idx = int(msg[0])
+		if isJSONFirst[idx] {
+			// The table would try CloudTrail and Lambda platform JSON,
+			// parse the message with fastjson, and end at the plain
+			// JSON parser; streamFields knows in one pass when that is
+			// where it ends, and writes the fields on the way.
+			rec.Level, rec.TraceID = "", ""
+			n.traceRank = noTrace
+			n.w.reset(rec.Fields, n.lim)
+			if n.streamFields(rec, msg, true) {
+				rec.SourceType = jsonFormat.source
+				rec.Fields = n.w.finish()
+				n.msg = ""
+				return Stats{FieldsDropped: n.w.dropped, Parser: jsonFormat.name}
+			}
+			rec.Fields = n.w.buf[:0]
+		}
 	}
 	for _, f := range dispatch[idx] {
 		rec.Level = ""

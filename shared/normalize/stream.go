@@ -1,0 +1,536 @@
+package normalize
+
+import (
+	"math/bits"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson/fastfloat"
+
+	"github.com/tributary-logs/tributary/shared/record"
+)
+
+// objectStream writes a JSON object's members into the fields as it reads
+// them, in one pass, without building fastjson's tree and visiting it again.
+// Most JSON log lines are plain: short strings, numbers, a nested object or
+// two. For those it gives exactly what the tree path (jsonFields) gives: the
+// same fields, byte for byte, the same level and trace id, the same count of
+// what was dropped. At anything it does not handle the same way for sure (a
+// number outside the JSON grammar, a surrogate escape, a subtree deep enough
+// to be stored as text, a token fastjson might read differently) it gives up
+// and the caller takes the tree path: giving up is always safe. FuzzStream
+// checks the two paths against each other.
+type objectStream struct {
+	n   *Normalizer
+	rec *record.Record
+	s   string
+	i   int
+	// plain: give up at a top-level key that the CloudTrail and Lambda
+	// platform parsers look for, so that whatever this path accepts is
+	// exactly what the table would hand to the plain JSON parser.
+	plain bool
+	clef  uint8 // Serilog CLEF: bit 1 @t, bit 2 @m or @mt
+}
+
+// maxStreamDepth keeps the stream inside fastjson's own nesting limit (300),
+// beyond which fastjson rejects the message.
+const maxStreamDepth = 256
+
+// streamFields writes the members of the JSON object s (surrounding blanks
+// allowed) into the fields, with the level and trace id they carry, as
+// jsonFields does. When it reports false it has left the fields, the level
+// and the trace id as they were, and the caller must parse s with fastjson.
+func (n *Normalizer) streamFields(rec *record.Record, s string, plain bool) bool {
+	if n.noStream {
+		return false
+	}
+	s = trimSpace(s)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return false
+	}
+	w := &n.w
+	mark := saveWriter(w)
+	level, trace, rank := rec.Level, rec.TraceID, n.traceRank
+	n.arena = n.arena[:0]
+	t := objectStream{n: n, rec: rec, s: s, plain: plain}
+	if !t.root() || t.i != len(s) {
+		mark.restore(w)
+		rec.Level, rec.TraceID, n.traceRank = level, trace, rank
+		return false
+	}
+	if rec.Level == "" && t.clef == 3 {
+		rec.Level = LevelInfo
+	}
+	return true
+}
+
+// writerMark is what streamFields restores when it gives up half way.
+type writerMark struct {
+	buf, keys, blooms, used, dropped int
+	bloom                            uint64
+}
+
+func saveWriter(w *fieldWriter) writerMark {
+	return writerMark{len(w.buf), len(w.keys), len(w.blooms), w.used, w.dropped, w.bloom}
+}
+
+func (m writerMark) restore(w *fieldWriter) {
+	w.buf, w.keys, w.blooms = w.buf[:m.buf], w.keys[:m.keys], w.blooms[:m.blooms]
+	w.used, w.dropped, w.bloom = m.used, m.dropped, m.bloom
+}
+
+func (t *objectStream) ws() {
+	for t.i < len(t.s) && isSpace(t.s[t.i]) {
+		t.i++
+	}
+}
+
+// root reads the top-level object: each member is inspected for a level or
+// trace id, then written under depth 1, as jsonFields does.
+func (t *objectStream) root() bool {
+	w := &t.n.w
+	t.i = 1
+	t.ws()
+	if t.i < len(t.s) && t.s[t.i] == '}' {
+		t.i++
+		return true
+	}
+	for {
+		k, ok := t.key()
+		if !ok {
+			return false
+		}
+		if t.plain && shapeKey(k) {
+			return false
+		}
+		if len(k) == 2 && k[0] == '@' {
+			switch k[1] {
+			case 't':
+				t.clef |= 1
+			case 'm':
+				t.clef |= 2
+			}
+		} else if k == "@mt" {
+			t.clef |= 2
+		}
+		role := classifyKey(k)
+		if t.i >= len(t.s) {
+			return false
+		}
+		switch c := t.s[t.i]; {
+		case c == '"':
+			v, ok := t.str()
+			if !ok {
+				return false
+			}
+			if t.plain && k == "type" && strings.HasPrefix(v, "platform.") {
+				return false
+			}
+			switch {
+			case role == roleLevel:
+				if t.rec.Level == "" {
+					t.rec.Level = levelWord(v)
+				}
+			case role.isTrace():
+				t.trace(role, v)
+			}
+			if w.key(k, 0) {
+				w.str(v)
+			}
+		case c == '-' || isDigit(c):
+			v, ok := t.number()
+			if !ok {
+				return false
+			}
+			switch {
+			case role == roleLevel:
+				if t.rec.Level == "" {
+					if f, err := fastfloat.Parse(v); err == nil {
+						t.rec.Level = levelNumber(f)
+					}
+				}
+			case role.isTrace():
+				t.trace(role, v)
+			}
+			if w.key(k, 0) {
+				w.buf = append(w.buf, v...)
+			}
+		case c == '{' && role == roleNone && nestedParent(k):
+			if !t.value(w.key(k, 0), 1, k) {
+				return false
+			}
+		default:
+			if !t.value(w.key(k, 0), 1, "") {
+				return false
+			}
+		}
+		if done, ok := t.next('}'); !ok || done {
+			return ok
+		}
+	}
+}
+
+// shapeKey reports whether a top-level key is one that makes the message a
+// candidate for the CloudTrail or EventBridge parsers (see shapeOf).
+func shapeKey(k string) bool {
+	switch k {
+	case "eventVersion", "eventSource", "eventName", "detail-type":
+		return true
+	}
+	return false
+}
+
+// trace offers v, the text of a string or number under a trace key, as
+// jsonTrace does.
+func (t *objectStream) trace(role keyRole, v string) {
+	if role.traceRank() >= t.n.traceRank {
+		return
+	}
+	if id := traceValue(role, v); id != "" {
+		t.rec.TraceID = t.n.stable(id)
+		t.n.traceRank = role.traceRank()
+	}
+}
+
+// key reads `"name"` and the colon after it.
+func (t *objectStream) key() (string, bool) {
+	if t.i >= len(t.s) || t.s[t.i] != '"' {
+		return "", false
+	}
+	k, ok := t.str()
+	if !ok {
+		return "", false
+	}
+	t.ws()
+	if t.i >= len(t.s) || t.s[t.i] != ':' {
+		return "", false
+	}
+	t.i++
+	t.ws()
+	return k, true
+}
+
+// next reads the blanks and the ',' or the closing byte after a member or
+// element; done reports the closing byte.
+func (t *objectStream) next(closing byte) (done, ok bool) {
+	t.ws()
+	if t.i >= len(t.s) {
+		return false, false
+	}
+	switch t.s[t.i] {
+	case ',':
+		t.i++
+		t.ws()
+		return false, true
+	case closing:
+		t.i++
+		return true, true
+	}
+	return false, false
+}
+
+// value reads one value whose key sits at depth and, when write is set,
+// writes it as fieldWriter.value would. A value not written is still read
+// (fastjson rejects the whole message when any part is malformed). parent,
+// when set, names the top-level key of an object whose members are looked
+// at for a level or trace id (see inspect).
+func (t *objectStream) value(write bool, depth int, parent string) bool {
+	w := &t.n.w
+	if t.i >= len(t.s) {
+		return false
+	}
+	switch c := t.s[t.i]; c {
+	case '"':
+		v, ok := t.str()
+		if ok && write {
+			w.str(v)
+		}
+		return ok
+	case '{':
+		if depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+			return false // stored as text: the tree path's work
+		}
+		t.i++
+		t.ws()
+		mark := 0
+		if write {
+			mark = w.openObject()
+		}
+		if t.i < len(t.s) && t.s[t.i] == '}' {
+			t.i++
+		} else {
+			for {
+				k, ok := t.key()
+				if !ok {
+					return false
+				}
+				if parent != "" && !t.nested(parent, k) {
+					return false
+				}
+				if !t.value(write && w.key(k, mark), depth+1, "") {
+					return false
+				}
+				if done, ok := t.next('}'); !ok {
+					return false
+				} else if done {
+					break
+				}
+			}
+		}
+		if write {
+			w.closeObject(mark)
+		}
+		return true
+	case '[':
+		if depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+			return false
+		}
+		t.i++
+		t.ws()
+		if write {
+			w.buf = append(w.buf, '[')
+		}
+		if t.i < len(t.s) && t.s[t.i] == ']' {
+			t.i++
+		} else {
+			for {
+				if !t.value(write && w.element(), depth+1, "") {
+					return false
+				}
+				if done, ok := t.next(']'); !ok {
+					return false
+				} else if done {
+					break
+				}
+			}
+		}
+		if write {
+			w.buf = append(w.buf, ']')
+		}
+		return true
+	case 't':
+		return t.literal("true", write)
+	case 'f':
+		return t.literal("false", write)
+	case 'n':
+		return t.literal("null", write)
+	}
+	v, ok := t.number()
+	if ok && write {
+		w.buf = append(w.buf, v...)
+	}
+	return ok
+}
+
+// nested looks at a member k of the top-level object under parent for a
+// level or trace id, as inspect does, without consuming it.
+func (t *objectStream) nested(parent, k string) bool {
+	r := classifyNested(parent, k)
+	if r != roleLevel && !r.isTrace() {
+		return true
+	}
+	save := t.i
+	defer func() { t.i = save }()
+	if t.i >= len(t.s) {
+		return false
+	}
+	var v string
+	var ok bool
+	switch c := t.s[t.i]; {
+	case c == '"':
+		v, ok = t.str()
+		if ok && r == roleLevel && t.rec.Level == "" {
+			t.rec.Level = levelWord(v)
+		}
+	case c == '-' || isDigit(c):
+		v, ok = t.number()
+		if ok && r == roleLevel && t.rec.Level == "" {
+			if f, err := fastfloat.Parse(v); err == nil {
+				t.rec.Level = levelNumber(f)
+			}
+		}
+	default:
+		return true // neither a string nor a number: not a level or an id
+	}
+	if ok && r.isTrace() {
+		t.trace(r, v)
+	}
+	return ok
+}
+
+func (t *objectStream) literal(lit string, write bool) bool {
+	if !strings.HasPrefix(t.s[t.i:], lit) {
+		return false
+	}
+	t.i += len(lit)
+	if write {
+		t.n.w.buf = append(t.n.w.buf, lit...)
+	}
+	return true
+}
+
+// number reads a number by the JSON grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
+// and wants a blank or structural byte after it: fastjson reads a longer
+// run of number-ish bytes (NaN, 01, 1.2.3) and the tree path turns those
+// into strings, so this path leaves them to it.
+func (t *objectStream) number() (string, bool) {
+	s, start := t.s, t.i
+	i := start
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i++; i < len(s) && isDigit(s[i]); i++ {
+		}
+	default:
+		return "", false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == d {
+			return "", false
+		}
+	}
+	if i < len(s) && s[i]|0x20 == 'e' {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == d {
+			return "", false
+		}
+	}
+	if i < len(s) {
+		switch s[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+		default:
+			return "", false
+		}
+	}
+	t.i = i
+	return s[start:i], true
+}
+
+// str reads a string and returns its value: a substring of the message when
+// it holds no escape (most do), else its unescaped text in the arena.
+func (t *objectStream) str() (string, bool) {
+	start := t.i + 1
+	q := quoteOrBackslash(t.s, start)
+	if q >= len(t.s) {
+		return "", false
+	}
+	if t.s[q] == '"' {
+		t.i = q + 1
+		return t.s[start:q], true
+	}
+	return t.escaped(start)
+}
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in s from i
+// on, or len(s). Most strings in a log line are shorter than a call to
+// strings.IndexByte costs, so it looks at eight bytes at a time inline.
+func quoteOrBackslash(s string, i int) int {
+	const quotes, backslashes = ones * '"', ones * '\\'
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		a, b := w^quotes, w^backslashes
+		// The lowest marked byte is a true match (false marks only sit
+		// above a true one).
+		if m := ((a - ones) &^ a | (b - ones) &^ b) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// escaped unescapes the string whose body starts at start. It handles the
+// escapes fastjson resolves the same way for sure; a surrogate or a
+// malformed escape makes the stream give up.
+func (t *objectStream) escaped(start int) (string, bool) {
+	n := t.n
+	from := len(n.arena)
+	s := t.s
+	i := start
+	for {
+		j := quoteOrBackslash(s, i)
+		n.arena = append(n.arena, s[i:j]...)
+		if j+1 >= len(s) {
+			return "", false
+		}
+		if s[j] == '"' {
+			t.i = j + 1
+			return b2s(n.arena[from:]), true
+		}
+		c := s[j+1]
+		i = j + 2
+		switch c {
+		case '"', '\\', '/':
+			n.arena = append(n.arena, c)
+		case 'b':
+			n.arena = append(n.arena, '\b')
+		case 'f':
+			n.arena = append(n.arena, '\f')
+		case 'n':
+			n.arena = append(n.arena, '\n')
+		case 'r':
+			n.arena = append(n.arena, '\r')
+		case 't':
+			n.arena = append(n.arena, '\t')
+		case 'u':
+			if j+6 > len(s) {
+				return "", false
+			}
+			r := rune(0)
+			for _, h := range []byte(s[j+2 : j+6]) {
+				d := hexValue[h]
+				if d < 0 {
+					return "", false
+				}
+				r = r<<4 | rune(d)
+			}
+			if r >= 0xD800 && r <= 0xDFFF {
+				return "", false
+			}
+			n.arena = utf8.AppendRune(n.arena, r)
+			i = j + 6
+		default:
+			return "", false
+		}
+	}
+}
+
+// hexValue is the value of a hex digit, -1 for any other byte.
+var hexValue = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = int8(c - 'a' + 10)
+		t[c-'a'+'A'] = int8(c - 'a' + 10)
+	}
+	return t
+}()

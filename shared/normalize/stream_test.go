@@ -1,0 +1,135 @@
+package normalize
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tributary-logs/tributary/shared/record"
+)
+
+// sameAsTreePath normalizes msg with the streaming shortcut and without it
+// (the fastjson tree path, which the table and its fixtures define) and fails
+// on any difference a user could see.
+func sameAsTreePath(t testing.TB, msg string, lim Limits) {
+	t.Helper()
+	fast, slow := New(lim), New(lim)
+	slow.noStream = true
+	a := record.Record{Message: msg}
+	b := record.Record{Message: msg}
+	sa, sb := fast.Normalize(&a), slow.Normalize(&b)
+	if a.Level != b.Level || a.TraceID != b.TraceID || a.SourceType != b.SourceType ||
+		string(a.Fields) != string(b.Fields) || sa != sb {
+		t.Fatalf("streaming and tree paths differ for %q (limits %+v):\nstream: level=%q trace=%q source=%q %+v\n  %s\ntree:   level=%q trace=%q source=%q %+v\n  %s",
+			msg, lim, a.Level, a.TraceID, a.SourceType, sa, a.Fields, b.Level, b.TraceID, b.SourceType, sb, b.Fields)
+	}
+}
+
+// streamCases are messages at the edges of what the streaming path takes
+// on: escapes, limits, duplicates, levels and trace ids in every position,
+// and shapes it must leave to the CloudTrail and Lambda platform parsers.
+var streamCases = []string{
+	`{}`, ` {"a":1} `, `{"a":1,}`, `{"a":1}x`, `{"a" : [ 1 , 2 ] , "b" : { } }`,
+	`{"level":"warn","msg":"a \"quoted\" word\n\tnext","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`,
+	`{"level":30,"time":1732249488123,"pid":7,"hostname":"ip-10-0-0-1","msg":"pino"}`,
+	`{"level":1e400}`, `{"level":-0.5e-3}`, `{"n":01}`, `{"n":1.}`, `{"n":-}`, `{"n":NaN}`, `{"n":1.2.3}`, `{"n":1e}`, `{"n":2E+10}`,
+	`{"a":"é \u00e9 \u20ac \u0000 \/"}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d"}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12zz"}`,
+	"{\"a\":\"raw\x01control\"}", "{\"a\":\"bad \xff utf8\"}", "{\"k\xff\":1}", `{"k\"q":1,"k\"q":2}`,
+	`{"a":1,"a":2,"b":{"c":1,"c":2}}`, `{"":1}`, `{"a":true,"b":false,"c":null,"d":tru}`,
+	`{"a":{"b":{"c":{"d":{"e":1}}}}}`, `{"a":[[[[1]]]]}`, `{"a":[{"b":[{"c":1}]}]}`,
+	`{"@t":"2026-11-22T04:24:48Z","@mt":"Hello {Name}","Name":"x"}`, `{"@t":"x","@m":"y","@l":"Warning"}`,
+	`{"log":{"level":"error"},"trace":{"id":"abc123"},"span":{"trace_id":77}}`,
+	`{"log.level":"debug","traceId":"1-5f84c7a9-1e8f6a2b3c4d5e6f7a8b9c0d","X-Amzn-Trace-Id":"Root=1-5f84c7a9-1e8f6a2b3c4d5e6f7a8b9c0d;Parent=1"}`,
+	`{"dd.trace_id":1234567890123456789,"level":"info"}`,
+	`{"eventVersion":"1.09","eventSource":"s3.amazonaws.com","eventName":"GetObject"}`,
+	`{"eventName":"custom app event","level":"info"}`,
+	`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventVersion":"1.09","eventSource":"iam.amazonaws.com","eventName":"CreateUser"}}`,
+	`{"time":"2026-11-22T04:24:48.123Z","type":"platform.start","record":{"requestId":"8f507cfc"}}`,
+	`{"type":"platform","x":1}`,
+	"2026-11-22T04:24:48.123Z\t8f507cfc-7a1e-4697-b07a-ac58fc914c95\tINFO\t{\"level\":\"warn\",\"msg\":\"cache miss\"}\n",
+	"[ERROR]\t2026-11-22T04:24:48.123Z\t8f507cfc-7a1e-4697-b07a-ac58fc914c95\t{\"errorMessage\":\"boom\",\"stackTrace\":[\"a\",\"b\"]}\n",
+	`app[42]: {"level":"error","msg":"prefixed"}`,
+	`{"a":"` + strings.Repeat("x", 9000) + `"}`, `{"` + strings.Repeat("k", 9000) + `":1}`,
+}
+
+func TestStreamMatchesTreePath(t *testing.T) {
+	limits := []Limits{{}, {MaxFields: 3, MaxDepth: 2, MaxValueBytes: 8}, {MaxDepth: 1}, {MaxFields: 1}}
+	check := func(msg string) {
+		for _, l := range limits {
+			sameAsTreePath(t, msg, l)
+		}
+	}
+	for _, msg := range streamCases {
+		check(msg)
+	}
+	for _, msg := range fixtures(t) {
+		check(msg)
+	}
+	for _, fm := range formats {
+		check(fm.example)
+	}
+}
+
+// TestStreamTakesPlainJSONOnly: the comparison above proves nothing if the
+// streaming path never runs, or runs where the table picks another parser.
+func TestStreamTakesPlainJSONOnly(t *testing.T) {
+	for msg, want := range map[string]bool{
+		streamCases[5]:                    true,
+		streamCases[6]:                    true,
+		`{"a":"\u20ac"}`:                  true,
+		`{"a":{"b":{"c":{"d":{"e":1}}}}}`: false, // stored as text at depth 4
+		formats[0].example:                false, // CloudTrail
+		formats[1].example:                false, // Lambda platform JSON
+		`{"eventName":"x"}`:               false,
+		`{"n":NaN}`:                       false,
+	} {
+		n := New(Limits{})
+		rec := record.Record{Message: msg}
+		n.w.reset(nil, n.lim)
+		n.traceRank = noTrace
+		if got := n.streamFields(&rec, msg, true); got != want {
+			t.Errorf("streamFields(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// TestStreamMatchesTreePathOnWorkload compares the paths on the shared
+// workload's messages when TRIBUTARY_WORKLOAD points at it.
+func TestStreamMatchesTreePathOnWorkload(t *testing.T) {
+	dir := os.Getenv("TRIBUTARY_WORKLOAD")
+	if dir == "" {
+		t.Skip("TRIBUTARY_WORKLOAD is not set")
+	}
+	f, err := os.Open(filepath.Join(dir, "events-200.ndjson"))
+	if err != nil {
+		t.Skipf("workload not readable: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
+	for lines := 0; sc.Scan() && lines < 100_000; lines++ {
+		var ev struct {
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		sameAsTreePath(t, ev.Message, Limits{})
+	}
+}
+
+// FuzzStream: for any message and limits, the streaming shortcut gives what
+// the tree path gives.
+func FuzzStream(f *testing.F) {
+	seedCorpus(f, func(msg string) { f.Add(msg, uint8(0), uint8(0), uint16(0)) })
+	for _, msg := range streamCases {
+		f.Add(msg, uint8(0), uint8(0), uint16(0))
+		f.Add(msg, uint8(2), uint8(2), uint16(4))
+	}
+	f.Fuzz(func(t *testing.T, msg string, maxFields, maxDepth uint8, maxValue uint16) {
+		sameAsTreePath(t, msg, Limits{MaxFields: int(maxFields), MaxDepth: int(maxDepth), MaxValueBytes: int(maxValue)})
+	})
+}
