@@ -447,7 +447,7 @@ func quoteOrBackslash(s string, i int) int {
 		a, b := w^quotes, w^backslashes
 		// The lowest marked byte is a true match (false marks only sit
 		// above a true one).
-		if m := ((a - ones) &^ a | (b - ones) &^ b) & highs; m != 0 {
+		if m := ((a-ones)&^a | (b-ones)&^b) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
