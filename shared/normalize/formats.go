@@ -131,25 +131,28 @@ var formats = []format{
 	},
 }
 
-// jsonFormat is the plain JSON parser's entry, which Normalize's streaming
-// shortcut stands in for; isJSONFirst marks the bytes a JSON message may
+// jsonFormat and cloudTrailFormat are the entries Normalize's streaming
+// shortcuts stand in for; isJSONFirst marks the bytes a JSON message may
 // start with.
 var (
-	jsonFormat = func() *format {
-		for i := range formats {
-			if formats[i].name == "json" {
-				return &formats[i]
-			}
-		}
-		panic("normalize: no json format")
-	}()
-	isJSONFirst = func() (t [257]bool) {
+	jsonFormat       = formatNamed("json")
+	cloudTrailFormat = formatNamed("cloudtrail")
+	isJSONFirst      = func() (t [257]bool) {
 		for i := 0; i < len(jsonFirst); i++ {
 			t[jsonFirst[i]] = true
 		}
 		return t
 	}()
 )
+
+func formatNamed(name string) *format {
+	for i := range formats {
+		if formats[i].name == name {
+			return &formats[i]
+		}
+	}
+	panic("normalize: no format " + name)
+}
 
 // dispatch[b] lists, in table order, the formats a message starting with
 // byte b may be; dispatch[256] is for the empty message.

@@ -110,10 +110,11 @@ func (n *Normalizer) Normalize(rec *record.Record) Stats {
 	if len(msg) > 0 {
 		idx = int(msg[0])
 		if isJSONFirst[idx] {
-			// The table would try CloudTrail and Lambda platform JSON,
-			// parse the message with fastjson, and end at the plain
-			// JSON parser; streamFields knows in one pass when that is
-			// where it ends, and writes the fields on the way.
+			// The table would parse the message with fastjson and try
+			// CloudTrail, Lambda platform JSON and plain JSON in turn;
+			// streamFields and streamCloudTrail know in one pass when
+			// it ends at plain JSON or at CloudTrail, and write the
+			// fields on the way.
 			rec.Level, rec.TraceID = "", ""
 			n.traceRank = noTrace
 			n.w.reset(rec.Fields, n.lim)
@@ -122,6 +123,15 @@ func (n *Normalizer) Normalize(rec *record.Record) Stats {
 				rec.Fields = n.w.finish()
 				n.msg = ""
 				return Stats{FieldsDropped: n.w.dropped, Parser: jsonFormat.name}
+			}
+			rec.Level, rec.TraceID = "", ""
+			n.traceRank = noTrace
+			n.w.reset(rec.Fields, n.lim)
+			if n.streamCloudTrail(rec, msg) {
+				rec.SourceType = cloudTrailFormat.source
+				rec.Fields = n.w.finish()
+				n.msg = ""
+				return Stats{FieldsDropped: n.w.dropped, Parser: cloudTrailFormat.name}
 			}
 			rec.Fields = n.w.buf[:0]
 		}

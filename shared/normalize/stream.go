@@ -247,7 +247,7 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return ok
 	case '{':
-		if depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
 			return false // stored as text: the tree path's work
 		}
 		t.i++
@@ -282,7 +282,7 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return true
 	case '[':
-		if depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
 			return false
 		}
 		t.i++
@@ -534,3 +534,140 @@ var hexValue = func() (t [256]int8) {
 	}
 	return t
 }()
+
+// streamCloudTrail is parseCloudTrail for a bare CloudTrail record, in one
+// pass: the members cloudTrailFields names are written as project writes
+// them, the rest is read and left out. Like streamFields, it reports false
+// having changed nothing when the tree path must decide (an EventBridge
+// envelope, a record it does not read the same way for sure).
+func (n *Normalizer) streamCloudTrail(rec *record.Record, s string) bool {
+	if n.noStream {
+		return false
+	}
+	s = trimSpace(s)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return false
+	}
+	w := &n.w
+	mark := saveWriter(w)
+	n.arena = n.arena[:0]
+	t := objectStream{n: n, rec: rec, s: s, i: 1}
+	var ct cloudTrailFacts
+	if !t.project(cloudTrailFields, 0, 1, &ct) || t.i != len(s) || ct.shape != 7 {
+		mark.restore(w)
+		return false
+	}
+	rec.Level = LevelInfo
+	if ct.errorCode != "" || ct.errorMessage != "" {
+		rec.Level = LevelError
+	}
+	rec.TraceID = ""
+	for _, id := range [...]string{ct.requestID, ct.eventID} {
+		if id = cleanID(id); id != "" {
+			rec.TraceID = n.stable(id)
+			break
+		}
+	}
+	return true
+}
+
+// cloudTrailFacts is what parseCloudTrail reads from the top level: the
+// shapeOf bits, and the first value of each key that o.Get would return
+// (a string, or "" for any other type).
+type cloudTrailFacts struct {
+	shape                                       uint8
+	seen                                        uint8 // bits: errorCode, errorMessage, requestID, eventID
+	errorCode, errorMessage, requestID, eventID string
+}
+
+// note records a top-level member for cloudTrailFacts; v is its value when
+// that is a string.
+func (ct *cloudTrailFacts) note(k, v string, isString bool) {
+	first := func(bit uint8, dst *string) {
+		if ct.seen&bit == 0 {
+			ct.seen |= bit
+			if isString {
+				*dst = v
+			}
+		}
+	}
+	switch k {
+	case "eventVersion":
+		if isString {
+			ct.shape |= 1
+		}
+	case "eventSource":
+		ct.shape |= 2
+	case "eventName":
+		ct.shape |= 4
+	case "errorCode":
+		first(1, &ct.errorCode)
+	case "errorMessage":
+		first(2, &ct.errorMessage)
+	case "requestID":
+		first(4, &ct.requestID)
+	case "eventID":
+		first(8, &ct.eventID)
+	case "detail-type", "detail":
+		ct.shape |= 8 // maybe an EventBridge envelope: the tree path's
+	}
+}
+
+// project reads the members of an object (t.i just after its '{') and
+// writes those keep names into the object opened with mark, at depth, as
+// Normalizer.project does. At the top level ct collects cloudTrailFacts.
+func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrailFacts) bool {
+	w := &t.n.w
+	t.ws()
+	if t.i < len(t.s) && t.s[t.i] == '}' {
+		t.i++
+		return true
+	}
+	for {
+		k, ok := t.key()
+		if !ok || t.i >= len(t.s) {
+			return false
+		}
+		if ct != nil {
+			if t.s[t.i] == '"' {
+				save := t.i
+				v, ok := t.str()
+				if !ok {
+					return false
+				}
+				t.i = save
+				ct.note(k, v, true)
+			} else {
+				ct.note(k, "", false)
+			}
+		}
+		var p *projection
+		for i := range keep {
+			if keep[i].key == k {
+				p = &keep[i]
+				break
+			}
+		}
+		switch {
+		case p == nil:
+			ok = t.value(false, depth, "")
+		case p.keep == nil || t.s[t.i] != '{':
+			ok = t.value(w.key(k, mark), depth, "")
+		case depth >= w.lim.MaxDepth:
+			return false // stored as text: the tree path's work
+		case !w.key(k, mark):
+			ok = t.value(false, depth, "")
+		default:
+			t.i++
+			m := w.openObject()
+			ok = t.project(p.keep, m, depth+1, nil)
+			w.closeObject(m)
+		}
+		if !ok {
+			return false
+		}
+		if done, ok := t.next('}'); !ok || done {
+			return ok
+		}
+	}
+}

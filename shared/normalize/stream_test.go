@@ -46,6 +46,11 @@ var streamCases = []string{
 	`{"dd.trace_id":1234567890123456789,"level":"info"}`,
 	`{"eventVersion":"1.09","eventSource":"s3.amazonaws.com","eventName":"GetObject"}`,
 	`{"eventName":"custom app event","level":"info"}`,
+	`{"eventVersion":"1.08","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","errorMessage":"Failed authentication","requestID":7,"requestID":"r-1","eventID":" e-1 "}`,
+	`{"eventVersion":1,"eventSource":"s3","eventName":"x"}`,
+	`{"eventVersion":"1","eventSource":"s3","eventName":"x","errorCode":"","errorCode":"AccessDenied","eventID":"null"}`,
+	`{"eventVersion":"1.09","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"AssumedRole","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"x"},"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/r","userName":"r","accountId":"1"}},"extra":[1,{"a":{"b":{"c":{}}}}]},"responseElements":{"credentials":{"a":{"b":{"c":{"d":[1,2]}}}}},"requestParameters":{"roleArn":"arn","tags":[{"k":"v"}]}}`,
+	`{"eventVersion":"1.09","eventSource":"s3","eventName":"x","detail-type":"y","detail":{}}`,
 	`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventVersion":"1.09","eventSource":"iam.amazonaws.com","eventName":"CreateUser"}}`,
 	`{"time":"2026-11-22T04:24:48.123Z","type":"platform.start","record":{"requestId":"8f507cfc"}}`,
 	`{"type":"platform","x":1}`,
@@ -77,8 +82,8 @@ func TestStreamMatchesTreePath(t *testing.T) {
 // streaming path never runs, or runs where the table picks another parser.
 func TestStreamTakesPlainJSONOnly(t *testing.T) {
 	for msg, want := range map[string]bool{
-		streamCases[5]:                    true,
-		streamCases[6]:                    true,
+		`{"level":"warn","msg":"a \"quoted\" word\n","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`: true,
+		`{"level":30,"time":1732249488123,"msg":"pino"}`:                                             true,
 		`{"a":"\u20ac"}`:                  true,
 		`{"a":{"b":{"c":{"d":{"e":1}}}}}`: false, // stored as text at depth 4
 		formats[0].example:                false, // CloudTrail
@@ -92,6 +97,19 @@ func TestStreamTakesPlainJSONOnly(t *testing.T) {
 		n.traceRank = noTrace
 		if got := n.streamFields(&rec, msg, true); got != want {
 			t.Errorf("streamFields(%q) = %v, want %v", msg, got, want)
+		}
+	}
+	for msg, want := range map[string]bool{
+		formats[0].example: true,
+		`{"eventVersion":"1.09","eventSource":"s3","eventName":"x","detail-type":"y","detail":{}}`: false, // EventBridge keys: left to the tree path
+		`{"eventVersion":1,"eventSource":"s3","eventName":"x"}`:                                    false,
+		`{"level":"warn","msg":"x"}`: false,
+	} {
+		n := New(Limits{})
+		rec := record.Record{Message: msg}
+		n.w.reset(nil, n.lim)
+		if got := n.streamCloudTrail(&rec, msg); got != want {
+			t.Errorf("streamCloudTrail(%q) = %v, want %v", msg, got, want)
 		}
 	}
 }
