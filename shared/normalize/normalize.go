@@ -18,6 +18,7 @@ package normalize
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -182,10 +183,22 @@ func (n *Normalizer) setTrace(rec *record.Record, role keyRole, id string) {
 // stays valid: the same bytes inside the message when they occur there (ids
 // almost always do), else a copy.
 func (n *Normalizer) stable(s string) string {
+	if within(s, n.msg) {
+		return s // a substring already: no search
+	}
 	if i := strings.Index(n.msg, s); i >= 0 {
 		return n.msg[i : i+len(s)]
 	}
 	return strings.Clone(s)
+}
+
+// within reports whether s lies in msg's memory.
+func within(s, msg string) bool {
+	if len(s) == 0 || len(msg) == 0 {
+		return false
+	}
+	p, m := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(msg)))
+	return p >= m && p+uintptr(len(s)) <= m+uintptr(len(msg))
 }
 
 // messageObject parses the whole message as a JSON object once per call and
