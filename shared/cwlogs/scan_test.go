@@ -109,11 +109,14 @@ var stringCases = []string{
 	`\x`, `\u12`, `\u12G4`, `\`, `\u`, `\ud83d\u12`,
 }
 
-func casePayload(pad, body string) string {
-	return `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g` + pad + body + `","logStream":"s",` +
-		`"subscriptionFilters":["` + body + `"],"other":{"k":"` + pad + body + `"},` +
-		`"logEvents":[{"id":"` + pad + `1","timestamp":2,"message":"` + pad + body + `"},` +
-		`{"id":"2","timestamp":3,"message":"` + pad + body + `"}]}`
+// casePayload puts body in every string position of a payload. ws goes
+// after each string: a raw control character right after the closing
+// quote must not count against the string.
+func casePayload(pad, body, ws string) string {
+	return `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g` + pad + body + `"` + ws + `,"logStream":"s",` +
+		`"subscriptionFilters":["` + body + `"` + ws + `],"other":{"k":"` + pad + body + `"` + ws + `},` +
+		`"logEvents":[{"id":"` + pad + `1","timestamp":2,"message":"` + pad + body + `"` + ws + `},` +
+		`{"id":"2","timestamp":3,"message":"` + pad + body + `"` + ws + `}]}`
 }
 
 func TestParseMatchesEncodingJSON(t *testing.T) {
@@ -135,9 +138,11 @@ func TestParseMatchesEncodingJSON(t *testing.T) {
 			// offset of a word, and the last event's message (3 bytes
 			// from the end) walks it through the sub-word tail too.
 			for n := 0; n <= 16; n++ {
-				pad := strings.Repeat("p", n)
-				p := casePayload(pad, body)
-				sameAsStd(t, d, fmt.Sprintf("%q after %d bytes", body, n), []byte(p), []byte(casePayload(pad, escapeControls(body))))
+				for _, ws := range []string{"", "\n\t "} {
+					pad := strings.Repeat("p", n)
+					p := casePayload(pad, body, ws)
+					sameAsStd(t, d, fmt.Sprintf("%q after %d bytes, then %q", body, n, ws), []byte(p), []byte(casePayload(pad, escapeControls(body), ws)))
+				}
 			}
 		}
 	})
