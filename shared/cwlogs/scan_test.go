@@ -107,6 +107,15 @@ var stringCases = []string{
 	"\x01", "\x1f", "a\tb", "a\nb", "\x00", "\x7f", "ctl\x01\\\"x",
 	// Invalid: both decoders must reject these.
 	`\x`, `\u12`, `\u12G4`, `\`, `\u`, `\ud83d\u12`,
+	// Long strings, with escapes, non-ASCII and control characters deep
+	// inside, away from the start that padding shifts: they must survive
+	// every word offset too, in the middle and in the sub-word tail.
+	strings.Repeat("x", 48) + `\"\\\u00e9\ud83d\ude00\n\"` + strings.Repeat("y", 70) + `\"`,
+	strings.Repeat(`a\"`, 80), strings.Repeat(`\\`, 70), strings.Repeat(`\n`, 40) + strings.Repeat(`\u0041`, 20),
+	strings.Repeat("é", 30) + `\"` + strings.Repeat("z", 30) + "\x01" + `\"` + strings.Repeat("한", 20),
+	strings.Repeat("x", 60) + `\"` + strings.Repeat("x", 60) + "\xff",
+	strings.Repeat("x", 52) + `\q` + strings.Repeat("x", 40),
+	strings.Repeat("x", 52) + `\u00G0` + strings.Repeat("x", 40),
 }
 
 // casePayload puts body in every string position of a payload. ws goes
