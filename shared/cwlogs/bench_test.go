@@ -61,7 +61,11 @@ func messageBytes(b *testing.B, payloads [][]byte) int64 {
 // reporting MB/s of the messages they hold.
 func benchPayloads(b *testing.B, each func(p []byte) error) {
 	payloads := workloadPayloads(b)
-	b.SetBytes(messageBytes(b, payloads))
+	benchOn(b, payloads, messageBytes(b, payloads), each)
+}
+
+func benchOn(b *testing.B, payloads [][]byte, msgBytes int64, each func(p []byte) error) {
+	b.SetBytes(msgBytes)
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, p := range payloads {
@@ -111,4 +115,20 @@ func BenchmarkInflateStdlib(b *testing.B) {
 		_, err := buf.ReadFrom(zr)
 		return err
 	})
+}
+
+// BenchmarkParse is the parse alone, on payloads inflated beforehand: the
+// part of Decode that is this package's own code.
+func BenchmarkParse(b *testing.B) {
+	payloads := workloadPayloads(b)
+	d := NewDecoder(DefaultLimits)
+	plain := make([][]byte, len(payloads))
+	for i, p := range payloads {
+		raw, err := d.Inflate(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain[i] = bytes.Clone(raw)
+	}
+	benchOn(b, plain, messageBytes(b, payloads), func(p []byte) error { _, err := d.Parse(p); return err })
 }

@@ -142,8 +142,8 @@ func (d *Decoder) Decode(compressed []byte) (*Envelope, error) {
 // the envelope is in use: its strings point into it and into the decoder's
 // arena.
 func (d *Decoder) Parse(raw []byte) (*Envelope, error) {
-	if cap(d.arena) < len(raw) {
-		d.arena = make([]byte, 0, len(raw))
+	if cap(d.arena) < len(raw)+8 {
+		d.arena = make([]byte, 0, len(raw)+8)
 	}
 	sc := &scanner{b: raw, arena: d.arena[:0]}
 	env := &Envelope{}

@@ -1,13 +1,13 @@
 package cwlogs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/tributary-logs/tributary/shared/record"
 )
 
 // The subscription payload has one fixed shape, and its log messages are
@@ -55,11 +55,56 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-func load64(b []byte, i int) uint64 {
-	_ = b[i+7]
-	return uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-		uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
+
+// stopMask has the high bit set in each byte of x that ends a plain run
+// inside a string: '"', '\\' or a control character. Only its lowest set
+// bit is exact (a borrow may flag bytes above a true match), which is all
+// str uses. Bytes >= 0x80 do not stop a run: they only decide whether the
+// raw form needs a UTF-8 check, which the callers track by OR-ing the
+// words they pass over.
+func stopMask(x uint64) uint64 {
+	ctl := (x - lsb*0x20) &^ x
+	q := x ^ (lsb * '"')
+	quote := (q - lsb) &^ q
+	bs := x ^ (lsb * '\\')
+	back := (bs - lsb) &^ bs
+	return (ctl | quote | back) & msb
 }
+
+// quoteOrBackslash has the high bit set in exactly the bytes of x that are
+// '"' or '\\'. Unlike stopMask it is exact in every byte (no carry crosses
+// a byte: each is reduced to 7 bits before the add), so escaped can walk
+// all the stops of a word from one load.
+func quoteOrBackslash(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return ^((((q &^ msb) + lsb*0x7f) | q) & (((bs &^ msb) + lsb*0x7f) | bs)) & msb
+}
+
+// ctlMask has the high bit set in exactly the bytes of x below 0x20.
+func ctlMask(x uint64) uint64 { return ^(((x &^ msb) + lsb*0x60) | x) & msb }
+
+// below is a mask of the first k bytes of a word, 0 <= k <= 8.
+func below(k int) uint64 { return uint64(1)<<(8*uint(k)) - 1 }
+
+// isStop is stopMask for one byte, for the tail shorter than a word.
+var isStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// unescape maps the byte after a backslash to what the escape stands for;
+// 0 for 'u' and for invalid escapes, which take the slow path.
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // str parses a JSON string at the cursor. It returns the value (pointing
 // into the input when there were no escapes, else into the arena), the raw
@@ -69,126 +114,203 @@ func (s *scanner) str() (val string, raw []byte, rawOK bool, err error) {
 	if s.peek() != '"' {
 		return "", nil, false, s.errorf("want a string")
 	}
-	s.i++
-	start := s.i
-	high, ctl := false, false
 	b := s.b
-	i := s.i
+	start := s.i + 1
+	i := start
+	var high uint64 // OR of the bytes passed; its msb bits flag non-ASCII
+	ctl := false
 	for {
-		for i+8 <= len(b) && !record.NeedsEscape(load64(b, i)) {
-			i += 8
+		if i+8 <= len(b) {
+			x := load64(b, i)
+			m := stopMask(x)
+			if m == 0 {
+				high |= x
+				i += 8
+				continue
+			}
+			high |= x & (m ^ (m - 1)) // only the bytes before the stop
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && !isStop[b[i]] {
+				high |= uint64(b[i])
+				i++
+			}
+			if i >= len(b) {
+				s.i = i
+				return "", nil, false, s.errorf("unterminated string")
+			}
 		}
-		if i >= len(b) {
-			s.i = i
-			return "", nil, false, s.errorf("unterminated string")
-		}
-		c := b[i]
-		switch {
-		case c == '"':
+		switch b[i] {
+		case '"':
 			raw = b[start:i]
 			s.i = i + 1
 			if len(raw) > 0 {
 				val = unsafe.String(&raw[0], len(raw))
 			}
-			return val, raw, !ctl && (!high || utf8.Valid(raw)), nil
-		case c == '\\':
-			s.i = i
-			return s.escaped(start, high, ctl)
-		case c < 0x20:
-			ctl = true
-		case c >= 0x80:
-			high = true
+			return val, raw, !ctl && (high&msb == 0 || utf8.Valid(raw)), nil
+		case '\\':
+			// Start over from the opening quote: rescanning the prefix
+			// costs less than a separate copy of it.
+			return s.escaped(start)
 		}
+		ctl = true
 		i++
 	}
 }
 
-// escaped continues str once an escape is seen: it copies the body into
-// the arena, resolving escapes.
-func (s *scanner) escaped(start int, high, ctl bool) (string, []byte, bool, error) {
-	out := len(s.arena)
-	s.arena = append(s.arena, s.b[start:s.i]...)
+// escaped parses the body of a string, starting at start, that holds an
+// escape: it copies the body into the arena, resolving escapes.
+//
+// The input is taken a word at a time, and every '"' and '\\' of a word
+// is handled from that one load, so where the next load starts rarely
+// waits on where the last stop was: messages that are JSON logs have an
+// escape every few bytes. Each word is stored whole into the arena, and
+// again shifted down past each escape, even when only part of it belongs
+// to the string: the bytes past the end are overwritten next or lie past
+// the result. The arena has room because unescaping never lengthens a
+// string (the longest output, 4 bytes of UTF-8, comes from a 12-byte
+// surrogate pair), so a string starting at start never needs more than
+// len(b)-start bytes, plus 8 for the last whole-word store.
+func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 	b := s.b
-	i := s.i
-	for i < len(b) {
-		// Copy plain runs in bulk, eight bytes at a time to find their end.
-		j := i
-		for j+8 <= len(b) && !record.NeedsEscape(load64(b, j)) {
-			j += 8
-		}
-		for j < len(b) && b[j] >= 0x20 && b[j] < 0x80 && b[j] != '"' && b[j] != '\\' {
-			j++
-		}
-		if j > i {
-			s.arena = append(s.arena, b[i:j]...)
-			i = j
+	out := len(s.arena)
+	if need := len(b) - start + 8; cap(s.arena)-out < need {
+		s.arena = append(make([]byte, 0, out+need), s.arena...)
+	}
+	dst := s.arena[:cap(s.arena)]
+	o := out
+	i := start
+	var high, ctl uint64 // msb bits flag non-ASCII and control bytes
+	var err error
+	for {
+		if i+8 > len(b) {
+			// The tail, shorter than a word: byte at a time.
 			if i >= len(b) {
+				s.i = i
+				return "", nil, false, s.errorf("unterminated string")
+			}
+			switch c := b[i]; c {
+			case '"':
+				return s.endEscaped(start, i, dst[:o], out, high, ctl)
+			case '\\':
+				if i, o, err = s.escape(dst, i, o); err != nil {
+					return "", nil, false, err
+				}
+			default:
+				if c < 0x20 {
+					ctl = msb
+				}
+				high |= uint64(c)
+				dst[o] = c
+				o++
+				i++
+			}
+			continue
+		}
+		x := load64(b, i)
+		binary.LittleEndian.PutUint64(dst[o:], x)
+		m := quoteOrBackslash(x)
+		if m == 0 {
+			high |= x
+			ctl |= ctlMask(x)
+			i += 8
+			o += 8
+			continue
+		}
+		// d counts the bytes of the word consumed; those before d are in
+		// dst, ending at o.
+		for d := 0; ; {
+			p := bits.TrailingZeros64(m) >> 3
+			o += p - d
+			if b[i+p] == '"' {
+				k := below(p)
+				high |= x & k
+				ctl |= ctlMask(x) & k
+				return s.endEscaped(start, i+p, dst[:o], out, high, ctl)
+			}
+			if i+p+1 >= len(b) {
+				s.i = i + p
+				return "", nil, false, s.errorf("unterminated escape")
+			}
+			v := unescape[b[i+p+1]]
+			if v == 0 {
+				// \u or an invalid escape: resume at it, on the slow path.
+				k := below(p)
+				high |= x & k
+				ctl |= ctlMask(x) & k
+				if i, o, err = s.escape(dst, i+p, o); err != nil {
+					return "", nil, false, err
+				}
+				break
+			}
+			dst[o] = v
+			o++
+			d = p + 2
+			if d >= 8 {
+				high |= x
+				ctl |= ctlMask(x)
+				i += d
+				break
+			}
+			// Drop the stops consumed, among them an escaped '"' or '\\'.
+			m &^= below(d)
+			binary.LittleEndian.PutUint64(dst[o:], x>>(8*uint(d)))
+			if m == 0 {
+				high |= x
+				ctl |= ctlMask(x)
+				o += 8 - d
+				i += 8
 				break
 			}
 		}
-		c := b[i]
-		switch {
-		case c == '"':
-			raw := b[start:i]
-			s.i = i + 1
-			v := s.arena[out:]
-			val := ""
-			if len(v) > 0 {
-				val = unsafe.String(&v[0], len(v))
-			}
-			return val, raw, !ctl && (!high || utf8.Valid(raw)), nil
-		case c == '\\':
-			if i+1 >= len(b) {
-				s.i = i
-				return "", nil, false, s.errorf("unterminated escape")
-			}
-			e := b[i+1]
-			i += 2
-			switch e {
-			case '"', '\\', '/':
-				s.arena = append(s.arena, e)
-			case 'b':
-				s.arena = append(s.arena, '\b')
-			case 'f':
-				s.arena = append(s.arena, '\f')
-			case 'n':
-				s.arena = append(s.arena, '\n')
-			case 'r':
-				s.arena = append(s.arena, '\r')
-			case 't':
-				s.arena = append(s.arena, '\t')
-			case 'u':
-				r, ok := hex4(b, i)
-				if !ok {
-					s.i = i
-					return "", nil, false, s.errorf("bad \\u escape")
-				}
-				i += 4
-				if utf16.IsSurrogate(r) {
-					if r2, ok2 := lowSurrogate(b, i); ok2 {
-						r = utf16.DecodeRune(r, r2)
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				s.arena = utf8.AppendRune(s.arena, r)
-			default:
-				s.i = i
-				return "", nil, false, s.errorf("bad escape \\%c", e)
-			}
-		default:
-			if c < 0x20 {
-				ctl = true
-			} else if c >= 0x80 {
-				high = true
-			}
-			s.arena = append(s.arena, c)
-			i++
+	}
+}
+
+func (s *scanner) endEscaped(start, i int, v []byte, out int, high, ctl uint64) (string, []byte, bool, error) {
+	raw := s.b[start:i]
+	s.i = i + 1
+	s.arena = v
+	v = v[out:]
+	val := ""
+	if len(v) > 0 {
+		val = unsafe.String(&v[0], len(v))
+	}
+	return val, raw, ctl&msb == 0 && (high&msb == 0 || utf8.Valid(raw)), nil
+}
+
+// escape resolves the escape at b[i] into dst[o:], returning the positions
+// after it.
+func (s *scanner) escape(dst []byte, i, o int) (int, int, error) {
+	b := s.b
+	if i+1 >= len(b) {
+		s.i = i
+		return i, o, s.errorf("unterminated escape")
+	}
+	e := b[i+1]
+	i += 2
+	if v := unescape[e]; v != 0 {
+		dst[o] = v
+		return i, o + 1, nil
+	}
+	if e != 'u' {
+		s.i = i
+		return i, o, s.errorf("bad escape \\%c", e)
+	}
+	r, ok := hex4(b, i)
+	if !ok {
+		s.i = i
+		return i, o, s.errorf("bad \\u escape")
+	}
+	i += 4
+	if utf16.IsSurrogate(r) {
+		if r2, ok2 := lowSurrogate(b, i); ok2 {
+			r = utf16.DecodeRune(r, r2)
+			i += 6
+		} else {
+			r = utf8.RuneError
 		}
 	}
-	s.i = i
-	return "", nil, false, s.errorf("unterminated string")
+	return i, o + utf8.EncodeRune(dst[o:], r), nil
 }
 
 func hex4(b []byte, i int) (rune, bool) {

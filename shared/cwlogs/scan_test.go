@@ -1,0 +1,204 @@
+package cwlogs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// sameAsStd parses payload with our scanner and stdPayload (the same
+// document, or one with raw control characters escaped, which
+// encoding/json rejects and we accept) with encoding/json, and fails t
+// unless both reject it or both decode it to the same envelope. Strings
+// must be equal outright for valid UTF-8 input; otherwise encoding/json's
+// U+FFFD per invalid byte is what our bytes must stand for. A raw message
+// must be the payload's own escaped bytes, marked safe exactly when it is
+// valid UTF-8 without control characters.
+func sameAsStd(t *testing.T, d *Decoder, name string, payload, stdPayload []byte) {
+	t.Helper()
+	env, err := d.Parse(payload)
+	var w want
+	werr := json.Unmarshal(stdPayload, &w)
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("%s: our error %v, encoding/json's %v\n%q", name, err, werr, payload)
+	}
+	if err != nil {
+		return
+	}
+	fix := func(s string) string { return s }
+	if !utf8.Valid(payload) {
+		fix = stdString
+	}
+	if fix(env.MessageType) != w.MessageType || fix(env.Owner) != w.Owner || fix(env.LogGroup) != w.LogGroup ||
+		fix(env.LogStream) != w.LogStream || fix(env.PolicyLevel) != w.PolicyLevel {
+		t.Fatalf("%s: envelope %q/%q/%q/%q/%q, encoding/json %q/%q/%q/%q/%q", name,
+			env.MessageType, env.Owner, env.LogGroup, env.LogStream, env.PolicyLevel,
+			w.MessageType, w.Owner, w.LogGroup, w.LogStream, w.PolicyLevel)
+	}
+	if len(env.SubscriptionFilters) != len(w.SubscriptionFilters) {
+		t.Fatalf("%s: filters %q, encoding/json %q", name, env.SubscriptionFilters, w.SubscriptionFilters)
+	}
+	for i, f := range env.SubscriptionFilters {
+		if fix(f) != w.SubscriptionFilters[i] {
+			t.Fatalf("%s: filter %d %q, encoding/json %q", name, i, f, w.SubscriptionFilters[i])
+		}
+	}
+	if len(env.LogEvents) != len(w.LogEvents) {
+		t.Fatalf("%s: %d events, encoding/json %d", name, len(env.LogEvents), len(w.LogEvents))
+	}
+	for i, e := range env.LogEvents {
+		we := w.LogEvents[i]
+		if fix(e.ID) != we.ID || e.Timestamp != we.Timestamp || fix(e.Message) != we.Message {
+			t.Fatalf("%s: event %d = %q %d %q, encoding/json %q %d %q", name, i, e.ID, e.Timestamp, e.Message, we.ID, we.Timestamp, we.Message)
+		}
+		if len(e.RawMessage) > 0 {
+			at := cap(payload) - cap(e.RawMessage)
+			if at < 1 || at+len(e.RawMessage) >= len(payload) || payload[at-1] != '"' || payload[at+len(e.RawMessage)] != '"' {
+				t.Fatalf("%s: event %d raw message %q is not a quoted span of the payload", name, i, e.RawMessage)
+			}
+		}
+		safe := utf8.Valid(e.RawMessage) && !bytes.ContainsFunc(e.RawMessage, func(r rune) bool { return r < 0x20 })
+		if e.RawOK != safe {
+			t.Fatalf("%s: event %d RawOK %v for %q", name, i, e.RawOK, e.RawMessage)
+		}
+		if e.RawOK {
+			var back string
+			if err := json.Unmarshal(append(append([]byte{'"'}, e.RawMessage...), '"'), &back); err != nil || back != we.Message {
+				t.Fatalf("%s: event %d raw %q decodes to %q (%v), want %q", name, i, e.RawMessage, back, err, we.Message)
+			}
+		}
+	}
+}
+
+// escapeControls escapes the raw control characters of JSON string content
+// for encoding/json, which rejects them.
+func escapeControls(body string) string {
+	var b strings.Builder
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c < 0x20 {
+			fmt.Fprintf(&b, `\u%04x`, c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// stringCases are JSON string bodies (as they appear between the quotes)
+// meant to break a word-at-a-time scanner: every escape kind, escapes back
+// to back, \u surrogate pairs and lone halves, invalid UTF-8, raw control
+// characters, and invalid escapes that both decoders must reject.
+var stringCases = []string{
+	``, `a`, `plain ascii text that spans several words`,
+	`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`,
+	`\"\"\"\"\"\"\"\"\"`, `\\\\\\\\\\\\\\\\\\`, `\\\"`, `\"\\`, `\\\\\"x`, `x\\`, `\\"`,
+	`{\"level\":\"info\",\"msg\":\"a\\nb\",\"path\":\"\/v1\/x\"}`,
+	`line one\nline two\n\tat frame\r\n`,
+	`\u0041`, `\u00e9`, `\u00E9`, `\u20ac`, `\uffff`, `\u0000`, `\u001f`, `\u0022\u005c`,
+	`\ud83d\ude00`, `\uD83D\uDE00x`, `\udbff\udfff`, `\ud83d`, `\ud83dx`, `\ude00`, `\ud83d\u0041`,
+	`\ud83d\ud83d\ude00`, `\ud83d\n`, `a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t`,
+	"é", "한국어 로그 메시지", "😀\\\"😀", "é\\\"", "\\\"é",
+	"\xff", "a\xc3", "\xc3\\\"", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", "\x80\x80\x80\x80\x80\x80\x80\x80\x80",
+	"\x01", "\x1f", "a\tb", "a\nb", "\x00", "\x7f", "ctl\x01\\\"x",
+	// Invalid: both decoders must reject these.
+	`\x`, `\u12`, `\u12G4`, `\`, `\u`, `\ud83d\u12`,
+	// Long strings, with escapes, non-ASCII and control characters deep
+	// inside, away from the start that padding shifts: they must survive
+	// every word offset too, in the middle and in the sub-word tail.
+	strings.Repeat("x", 48) + `\"\\\u00e9\ud83d\ude00\n\"` + strings.Repeat("y", 70) + `\"`,
+	strings.Repeat(`a\"`, 80), strings.Repeat(`\\`, 70), strings.Repeat(`\n`, 40) + strings.Repeat(`\u0041`, 20),
+	strings.Repeat("é", 30) + `\"` + strings.Repeat("z", 30) + "\x01" + `\"` + strings.Repeat("한", 20),
+	strings.Repeat("x", 60) + `\"` + strings.Repeat("x", 60) + "\xff",
+	strings.Repeat("x", 52) + `\q` + strings.Repeat("x", 40),
+	strings.Repeat("x", 52) + `\u00G0` + strings.Repeat("x", 40),
+}
+
+// casePayload puts body in every string position of a payload. ws goes
+// after each string: a raw control character right after the closing
+// quote must not count against the string.
+func casePayload(pad, body, ws string) string {
+	return `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g` + pad + body + `"` + ws + `,"logStream":"s",` +
+		`"subscriptionFilters":["` + body + `"` + ws + `],"other":{"k":"` + pad + body + `"` + ws + `},` +
+		`"logEvents":[{"id":"` + pad + `1","timestamp":2,"message":"` + pad + body + `"` + ws + `},` +
+		`{"id":"2","timestamp":3,"message":"` + pad + body + `"` + ws + `}]}`
+}
+
+func TestParseMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	d := NewDecoder(DefaultLimits)
+	t.Run("fixtures", func(t *testing.T) {
+		files, _ := filepath.Glob("testdata/*.json")
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameAsStd(t, d, f, raw, raw)
+		}
+	})
+	t.Run("strings", func(t *testing.T) {
+		for _, body := range stringCases {
+			// 0..16 bytes before the string put each escape at every
+			// offset of a word, and the last event's message (3 bytes
+			// from the end) walks it through the sub-word tail too.
+			for n := 0; n <= 16; n++ {
+				for _, ws := range []string{"", "\n\t "} {
+					pad := strings.Repeat("p", n)
+					p := casePayload(pad, body, ws)
+					sameAsStd(t, d, fmt.Sprintf("%q after %d bytes, then %q", body, n, ws), []byte(p), []byte(casePayload(pad, escapeControls(body), ws)))
+				}
+			}
+		}
+	})
+	t.Run("workload", func(t *testing.T) {
+		dir := os.Getenv("TRIBUTARY_WORKLOAD")
+		if dir == "" {
+			t.Skip("TRIBUTARY_WORKLOAD is not set")
+		}
+		var payloads [][]byte
+		if raw, err := os.ReadFile(filepath.Join(dir, "awslogs-1.json")); err == nil {
+			var ev struct {
+				AWSLogs struct {
+					Data []byte `json:"data"`
+				} `json:"awslogs"`
+			}
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			payloads = append(payloads, ev.AWSLogs.Data)
+		}
+		if raw, err := os.ReadFile(filepath.Join(dir, "firehose-5.json")); err == nil {
+			var ev struct {
+				Records []struct {
+					Data []byte `json:"data"`
+				} `json:"records"`
+			}
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range ev.Records {
+				payloads = append(payloads, r.Data)
+			}
+		}
+		if len(payloads) == 0 {
+			t.Skipf("no awslogs-1.json or firehose-5.json in %s", dir)
+		}
+		inflate := NewDecoder(DefaultLimits)
+		for i, p := range payloads {
+			raw, err := inflate.Inflate(p)
+			if err != nil {
+				t.Fatalf("payload %d: %v", i, err)
+			}
+			raw = bytes.Clone(raw)
+			if _, err := d.Parse(raw); err != nil {
+				t.Fatalf("payload %d: %v", i, err)
+			}
+			sameAsStd(t, d, fmt.Sprintf("payload %d", i), raw, raw)
+		}
+	})
+}
