@@ -202,8 +202,9 @@ func load64(s string, i int) uint64 {
 
 // NeedsEscape reports whether any byte of the 8-byte word x is a control
 // character, '"', '\\' or not ASCII: a byte a JSON string writer or reader
-// must look at (the classic SWAR zero-byte and less-than tests). Every
-// hand-written JSON scanner in Tributary skips plain runs with it.
+// must look at (the classic SWAR zero-byte and less-than tests). The JSON
+// writers skip plain runs with it; cwlogs' reader keeps its own exact
+// per-byte masks, because it must not stop at non-ASCII bytes.
 func NeedsEscape(x uint64) bool {
 	ctl := (x - lsb*0x20) & ^x
 	q := x ^ (lsb * '"')
