@@ -17,7 +17,7 @@ package indexer
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +32,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
 
+	"github.com/tributary-logs/tributary/shared/b64"
 	"github.com/tributary-logs/tributary/shared/bulk"
 	"github.com/tributary-logs/tributary/shared/cwlogs"
 	"github.com/tributary-logs/tributary/shared/emf"
@@ -462,7 +463,7 @@ func (h *Handler) emit(d time.Duration) {
 
 // appendBase64 decodes the subscription's base64 data into dst.
 func appendBase64(dst, src []byte) ([]byte, error) {
-	out, err := base64.StdEncoding.AppendDecode(dst, src)
+	out, err := b64.AppendDecode(dst, src)
 	if err != nil {
 		return nil, fmt.Errorf("awslogs.data is not base64: %w", err)
 	}

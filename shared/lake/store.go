@@ -37,8 +37,8 @@ type PutOptions struct {
 	ContentType string
 }
 
-// Store is the object storage the lake needs: S3 in production, moto or
-// gofakes3 in tests.
+// Store is the object storage the lake needs: S3 in production, moto in
+// tests.
 type Store interface {
 	// Get opens an object (version may be empty).
 	Get(ctx context.Context, bucket, key, version string) (io.ReadCloser, ObjectInfo, error)

@@ -8,7 +8,7 @@ package transform
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
+
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/tributary-logs/tributary/shared/b64"
 	"github.com/tributary-logs/tributary/shared/cwlogs"
 	"github.com/tributary-logs/tributary/shared/emf"
 	"github.com/tributary-logs/tributary/shared/ingest"
@@ -160,7 +161,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 		h.processRecord(ev, r, o)
 		switch o.result {
 		case ResultOk:
-			extra := base64.StdEncoding.EncodedLen(o.end-o.start) + o.keys.jsonLen() + len(`,"metadata":{"partitionKeys":}`)
+			extra := b64.EncodedLen(o.end-o.start) + o.keys.jsonLen() + len(`,"metadata":{"partitionKeys":}`)
 			if used+extra <= h.limits.ResponseBytes {
 				used += extra
 				break
@@ -209,7 +210,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 
 // processRecord decodes and normalizes one record into the arena.
 func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
-	raw, err := base64.StdEncoding.AppendDecode(h.raw[:0], r.DataBase64)
+	raw, err := b64.AppendDecode(h.raw[:0], r.DataBase64)
 	if err != nil {
 		h.fail(r, o, "data is not base64: "+err.Error())
 		o.noEcho = true // echoing invalid base64 would break the response
@@ -344,7 +345,7 @@ func (h *Handler) appendEntry(out []byte, r *Record, o *outcome) []byte {
 	out = append(out, `","data":"`...)
 	switch o.result {
 	case ResultOk:
-		out = base64.StdEncoding.AppendEncode(out, h.arena[o.start:o.end])
+		out = b64.AppendEncode(out, h.arena[o.start:o.end])
 		out = append(out, `","metadata":{"partitionKeys":`...)
 		out = o.keys.appendJSON(out)
 		return append(out, "}}"...)
