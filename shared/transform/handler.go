@@ -66,6 +66,7 @@ type Handler struct {
 	parser fastjson.Parser
 	raw    []byte           // decoded record data
 	curEnv *cwlogs.Envelope // the record being processed, for split
+	lines  cwlogs.Envelope  // reused for records of plain lines
 	arena  []byte           // the record being processed, as NDJSON
 	resp   []byte           // the response, reused: Lambda sends it before the next event
 	rec    record.Record
@@ -168,7 +169,7 @@ func (h *Handler) Process(ctx context.Context, payload []byte) ([]byte, Summary,
 			}
 			// Does not fit: split and re-ingest; the original may still
 			// become ProcessingFailed with its data, so reserve that.
-			pieces, err := h.split(r)
+			pieces, err := h.split()
 			if err != nil || h.reingest == nil {
 				reason := "response would exceed 6 MB and no re-ingest target is configured"
 				if err != nil {
@@ -219,14 +220,14 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 	h.raw = raw
 	h.curEnv = nil
 	o.start = len(h.arena)
-	if !cwlogs.IsGzip(raw) {
-		h.processLines(ev, r, raw, o)
-		return
-	}
-	env, err := h.dec.Decode(raw)
-	if err != nil {
-		h.fail(r, o, err.Error())
-		return
+	var env *cwlogs.Envelope
+	if cwlogs.IsGzip(raw) {
+		if env, err = h.dec.Decode(raw); err != nil {
+			h.fail(r, o, err.Error())
+			return
+		}
+	} else {
+		env = h.linesEnvelope(ev, r, raw)
 	}
 	h.curEnv = env
 	if env.MessageType == cwlogs.ControlMessage {
@@ -252,32 +253,34 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 	h.finish(o, env.Owner, env.LogGroup, first)
 }
 
-// processLines normalizes a record that applications put straight into the
-// stream: one event per line. Its id is derived from the record's arrival
-// time, the line's position and its content, so a Firehose retry of the
-// same record yields the same ids and repeated lines stay distinct.
-func (h *Handler) processLines(ev *Event, r *Record, raw []byte, o *outcome) {
-	owner := arnAccount(ev.DeliveryStreamArn)
-	group := "/firehose/" + streamName(ev.DeliveryStreamArn)
+// linesEnvelope is a record that an application put straight into the
+// stream, in the form of a CloudWatch Logs payload: one event per line,
+// owner the stream's account, log group "/firehose/<stream>", log stream
+// "direct-put", each event's time the record's arrival and its id derived
+// from the arrival, the line's position and its content. A Firehose retry
+// of the record yields the same ids, and repeated lines stay distinct.
+// Because it is an envelope like any other, a record too large for the
+// response is split and re-ingested as CloudWatch Logs payloads carrying
+// these same ids, not as lines that would get new ones on arrival.
+func (h *Handler) linesEnvelope(ev *Event, r *Record, raw []byte) *cwlogs.Envelope {
+	env := &h.lines
+	*env = cwlogs.Envelope{
+		MessageType: cwlogs.DataMessage,
+		Owner:       arnAccount(ev.DeliveryStreamArn),
+		LogGroup:    "/firehose/" + streamName(ev.DeliveryStreamArn),
+		LogStream:   "direct-put",
+		LogEvents:   env.LogEvents[:0],
+	}
 	n := 0
 	forEachLine(raw, func(line []byte) {
 		n++
-		h.rec = record.Record{
-			TimestampMillis: r.ArrivalMillis,
-			ID:              lineID(r.ArrivalMillis, n, line),
-			Owner:           owner,
-			LogGroup:        group,
-			LogStream:       "direct-put",
-			Message:         string(line),
-			Fields:          h.rec.Fields[:0],
-		}
-		if h.proc.Normalize(&h.rec) {
-			h.arena = h.rec.AppendJSON(h.arena)
-			h.arena = append(h.arena, '\n')
-		}
+		env.LogEvents = append(env.LogEvents, cwlogs.LogEvent{
+			ID:        lineID(r.ArrivalMillis, n, line),
+			Timestamp: r.ArrivalMillis,
+			Message:   string(line),
+		})
 	})
-	h.logGroups.Count(group, n)
-	h.finish(o, owner, group, r.ArrivalMillis)
+	return env
 }
 
 func (h *Handler) finish(o *outcome, owner, group string, ts int64) {

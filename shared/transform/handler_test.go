@@ -692,3 +692,104 @@ func TestPerLogGroupCounts(t *testing.T) {
 		t.Errorf("per-group counts %v, want only the allow-listed group", perGroup)
 	}
 }
+
+// TestSplitPlainLinesKeepTheirRecords: a record of plain lines too large for
+// the response is re-ingested as CloudWatch Logs payloads that carry the
+// lines' ids and arrival time, so what comes out after re-ingestion, a
+// minute later, is byte for byte what the record gives in place, and a
+// Firehose retry of the original cannot add a copy under new ids.
+func TestSplitPlainLinesKeepTheirRecords(t *testing.T) {
+	t.Parallel()
+	var text strings.Builder
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&text, "worker %d finished job %d in %d ms\n", i%7, i, i%250)
+		if i%500 == 0 {
+			text.WriteString("same line\n")
+		}
+	}
+	data := base64.StdEncoding.EncodeToString([]byte(text.String()))
+	const stream = "arn:aws:firehose:eu-west-1:210987654321:deliverystream/apps"
+
+	inPlace := New(newProcessor(t, nil), Options{})
+	out, _, err := inPlace.Process(context.Background(), firehoseEvent(stream, "", nil, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, line := range bytes.Split(bytes.TrimSpace(response(t, out).Records[0].Data), []byte("\n")) {
+		var r struct{ ID string }
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		want[r.ID] = string(line)
+	}
+
+	fh := &fakeFirehose{}
+	limits := Limits{ResponseBytes: 64 << 10, ChunkOutputBytes: 48 << 10, ChunkInputBytes: 32 << 10}
+	h := New(newProcessor(t, nil), Options{Limits: limits, Reingester: &Reingester{Firehose: fh, sleep: noSleep}})
+	out, _, err = h.Process(context.Background(), firehoseEvent(stream, "", nil, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := response(t, out).Records[0]; r.Result != ResultDropped {
+		t.Fatalf("oversized record: %s, want Dropped after re-ingestion", r.Result)
+	}
+	if len(fh.stored) < 2 {
+		t.Fatalf("%d pieces re-ingested, want several", len(fh.stored))
+	}
+	later := events.KinesisFirehoseEvent{InvocationID: "inv-2", DeliveryStreamArn: stream, Region: "eu-west-1"}
+	for i, p := range fh.stored {
+		later.Records = append(later.Records, events.KinesisFirehoseEventRecord{RecordID: fmt.Sprintf("piece-%d", i), Data: p,
+			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1763787960000)}})
+	}
+	ev, _ := json.Marshal(later)
+	big := New(newProcessor(t, nil), Options{})
+	out, _, err = big.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, r := range response(t, out).Records {
+		if r.Result != ResultOk {
+			t.Fatalf("piece %s: %s", r.RecordID, r.Result)
+		}
+		for _, line := range bytes.Split(bytes.TrimSpace(r.Data), []byte("\n")) {
+			var rec struct{ ID string }
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatal(err)
+			}
+			if want[rec.ID] != string(line) {
+				t.Fatalf("re-ingested record differs from the in-place one:\n got %s\nwant %s", line, want[rec.ID])
+			}
+			delete(want, rec.ID)
+			got++
+		}
+	}
+	if len(want) != 0 || got != 3006 {
+		t.Errorf("%d records out of the pieces, %d in-place records never came out", got, len(want))
+	}
+}
+
+// TestLogGroupFiltersApplyToDirectPut: plain lines carry the log group
+// /firehose/<stream>, and the log-group filters treat them by it.
+func TestLogGroupFiltersApplyToDirectPut(t *testing.T) {
+	t.Parallel()
+	data := base64.StdEncoding.EncodeToString([]byte("a line\n"))
+	ev := firehoseEvent("arn:aws:firehose:eu-west-1:210987654321:deliverystream/apps", "", nil, data)
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"INCLUDE_LOG_GROUPS": "^/aws/"}, ResultDropped},
+		{map[string]string{"EXCLUDE_LOG_GROUPS": "^/firehose/apps$"}, ResultDropped},
+		{map[string]string{"INCLUDE_LOG_GROUPS": "^/firehose/"}, ResultOk},
+	} {
+		out, _, err := New(newProcessor(t, tc.env), Options{}).Process(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := response(t, out).Records[0].Result; got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.env, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/tributary-logs/tributary/shared/cwlogs"
@@ -9,17 +8,11 @@ import (
 
 // split cuts the record just processed into pieces that each transform to
 // at most ChunkOutputBytes and stay under ChunkInputBytes before
-// compression. A CloudWatch payload becomes smaller gzip'd payloads with the
-// same metadata; plain lines become smaller groups of lines. Every event
+// compression: smaller gzip'd CloudWatch Logs payloads with the same
+// metadata and event ids (plain lines too, see linesEnvelope). Every event
 // lands in exactly one piece.
-func (h *Handler) split(r *Record) ([][]byte, error) {
-	if h.curEnv != nil {
-		return h.splitEnvelope(h.curEnv)
-	}
-	return h.splitLines(h.raw), nil
-}
-
-func (h *Handler) splitEnvelope(env *cwlogs.Envelope) ([][]byte, error) {
+func (h *Handler) split() ([][]byte, error) {
+	env := h.curEnv
 	var pieces [][]byte
 	var evJSON []byte
 	head := cwlogs.AppendJSON(nil, env, nil)
@@ -61,25 +54,4 @@ func (h *Handler) splitEnvelope(env *cwlogs.Envelope) ([][]byte, error) {
 func estimateOutput(env *cwlogs.Envelope, e *cwlogs.LogEvent) int {
 	const fixed = 256
 	return fixed + len(env.Owner) + len(env.LogGroup) + len(env.LogStream) + len(e.ID) + 3*len(e.Message)
-}
-
-func (h *Handler) splitLines(raw []byte) [][]byte {
-	var pieces [][]byte
-	var cur bytes.Buffer
-	outBytes := 0
-	forEachLine(raw, func(line []byte) {
-		out := 256 + 3*len(line)
-		if cur.Len() > 0 && (cur.Len()+len(line)+1 > h.limits.ChunkInputBytes || outBytes+out > h.limits.ChunkOutputBytes) {
-			pieces = append(pieces, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-			outBytes = 0
-		}
-		cur.Write(line)
-		cur.WriteByte('\n')
-		outBytes += out
-	})
-	if cur.Len() > 0 {
-		pieces = append(pieces, bytes.Clone(cur.Bytes()))
-	}
-	return pieces
 }
