@@ -176,13 +176,22 @@ func TestBootstrap(t *testing.T) {
 	t.Run("an Opsgenie outage still reaches SNS and fails the invocation", func(t *testing.T) {
 		og.SetOutage(true)
 		defer og.SetOutage(false)
-		res := invoke(alarmSNS(t, "checkout-errors", "ALARM", "OK", at.Add(30*time.Minute)))
+		notification := alarmSNS(t, "checkout-errors", "ALARM", "OK", at.Add(30*time.Minute))
+		res := invoke(notification)
 		if !res.FunctionError || !strings.Contains(res.ErrorMessage, "opsgenie create") || !strings.Contains(res.ErrorMessage, "HTTP 503") {
 			t.Fatalf("result %+v\n%s", res, out)
 		}
 		got, _ := sub.Receive(ctx, time.Second)
 		if len(got) != 1 || got[0].Attr("action") != "create" {
 			t.Errorf("subscriber got %+v", got)
+		}
+		// Lambda retries; Opsgenie is back, and SNS is not sent the alert twice.
+		og.SetOutage(false)
+		if res := invoke(notification); res.FunctionError {
+			t.Fatalf("retry: %+v\n%s", res, out)
+		}
+		if again, _ := sub.Receive(ctx, time.Second); len(again) != 0 {
+			t.Errorf("the retry published to SNS again: %+v", again)
 		}
 	})
 

@@ -27,9 +27,18 @@ var ErrUnavailable = errors.New("sink unavailable")
 // independently: one failing, slow or down never holds back another. Within
 // a sink alerts go in order, so an open and a close of one alias arrive in
 // the order they happened.
+//
+// When one sink fails, the invocation fails and Lambda retries the event;
+// the sinks that had delivered would get it again, and SNS, unlike
+// Opsgenie, does not dedupe. So the dispatcher remembers, for the life of
+// the execution environment, what each sink delivered (by sink, alias,
+// action and the alert's time), and a retry that reaches the same warm
+// environment, as Lambda's retries a minute or two later usually do,
+// delivers only what had failed.
 type Dispatcher struct {
-	sinks []Sink
-	log   *slog.Logger
+	sinks     []Sink
+	log       *slog.Logger
+	delivered recentSet
 }
 
 // NewDispatcher returns a dispatcher over sinks; log may be nil.
@@ -38,6 +47,49 @@ func NewDispatcher(log *slog.Logger, sinks ...Sink) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Dispatcher{sinks: sinks, log: log}
+}
+
+// deliveryKey names one delivery of a to sink, or "" when a has no time and
+// so cannot be told apart from a later alert of the same alias.
+func deliveryKey(sink string, a *Alert) string {
+	if a.Time == "" {
+		return ""
+	}
+	return sink + "\x00" + a.Alias + "\x00" + string(a.Action) + "\x00" + a.Time
+}
+
+// recentSet holds the last maxRecent delivery keys, oldest dropped first.
+type recentSet struct {
+	mu    sync.Mutex
+	keys  map[string]struct{}
+	order []string
+}
+
+// maxRecent bounds the memory: far more alerts than one event produces.
+const maxRecent = 4096
+
+func (r *recentSet) has(k string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.keys[k]
+	return ok
+}
+
+func (r *recentSet) add(k string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.keys == nil {
+		r.keys = make(map[string]struct{})
+	}
+	if _, ok := r.keys[k]; ok {
+		return
+	}
+	if len(r.order) >= maxRecent {
+		delete(r.keys, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.keys[k] = struct{}{}
+	r.order = append(r.order, k)
 }
 
 // Sinks returns the names of the sinks, in order.
@@ -117,8 +169,17 @@ func (d *Dispatcher) sendTo(ctx context.Context, s Sink, alerts []Alert) (int, [
 			fails = append(fails, Failure{Sink: s.Name(), Alias: a.Alias, Action: a.Action, Error: err.Error(), err: err})
 			continue
 		}
+		key := deliveryKey(s.Name(), a)
+		if key != "" && d.delivered.has(key) {
+			d.log.InfoContext(ctx, "alert already delivered by an earlier attempt", "sink", s.Name(), "alias", a.Alias, "action", string(a.Action))
+			ok++
+			continue
+		}
 		err := s.Deliver(ctx, a)
 		if err == nil {
+			if key != "" {
+				d.delivered.add(key)
+			}
 			ok++
 			continue
 		}
