@@ -116,25 +116,18 @@ func (n *Normalizer) Normalize(rec *record.Record) Stats {
 			// streamFields and streamCloudTrail know in one pass when
 			// it ends at plain JSON or at CloudTrail, and write the
 			// fields on the way.
-			rec.Level, rec.TraceID = "", ""
-			n.traceRank = noTrace
-			n.w.reset(rec.Fields, n.lim)
-			if n.streamFields(rec, msg, true) {
-				rec.SourceType = jsonFormat.source
-				rec.Fields = n.w.finish()
-				n.msg = ""
-				return Stats{FieldsDropped: n.w.dropped, Parser: jsonFormat.name}
+			for _, sc := range streamShortcuts {
+				rec.Level, rec.TraceID = "", ""
+				n.traceRank = noTrace
+				n.w.reset(rec.Fields, n.lim)
+				if sc.stream(n, rec, msg) {
+					rec.SourceType = sc.format.source
+					rec.Fields = n.w.finish()
+					n.msg = ""
+					return Stats{FieldsDropped: n.w.dropped, Parser: sc.format.name}
+				}
+				rec.Fields = n.w.buf[:0]
 			}
-			rec.Level, rec.TraceID = "", ""
-			n.traceRank = noTrace
-			n.w.reset(rec.Fields, n.lim)
-			if n.streamCloudTrail(rec, msg) {
-				rec.SourceType = cloudTrailFormat.source
-				rec.Fields = n.w.finish()
-				n.msg = ""
-				return Stats{FieldsDropped: n.w.dropped, Parser: cloudTrailFormat.name}
-			}
-			rec.Fields = n.w.buf[:0]
 		}
 	}
 	for _, f := range dispatch[idx] {
@@ -160,6 +153,16 @@ func (n *Normalizer) Normalize(rec *record.Record) Stats {
 }
 
 const noTrace = 100
+
+// streamShortcuts are the one-pass readers Normalize tries on a message that
+// may be JSON, each standing in for the format it names.
+var streamShortcuts = [...]struct {
+	format *format
+	stream func(n *Normalizer, rec *record.Record, msg string) bool
+}{
+	{jsonFormat, func(n *Normalizer, rec *record.Record, msg string) bool { return n.streamFields(rec, msg, true) }},
+	{cloudTrailFormat, (*Normalizer).streamCloudTrail},
+}
 
 // releaseAfter is the message size above which Normalize drops the JSON
 // parser's buffers instead of keeping them for the next message.
@@ -234,15 +237,8 @@ type jsonShape struct {
 func shapeOf(o *fastjson.Object) (s jsonShape) {
 	hasDetailType, hasDetail := false, false
 	o.Visit(func(k []byte, v *fastjson.Value) {
+		s.cloudTrail |= cloudTrailBit(b2s(k), v.Type() == fastjson.TypeString)
 		switch b2s(k) {
-		case "eventVersion":
-			if v.Type() == fastjson.TypeString {
-				s.cloudTrail |= 1
-			}
-		case "eventSource":
-			s.cloudTrail |= 2
-		case "eventName":
-			s.cloudTrail |= 4
 		case "detail-type":
 			hasDetailType = true
 		case "detail":
@@ -258,6 +254,22 @@ func shapeOf(o *fastjson.Object) (s jsonShape) {
 	})
 	s.eventBridge = hasDetailType && hasDetail
 	return s
+}
+
+// cloudTrailBit is the jsonShape.cloudTrail bit a top-level key sets:
+// eventVersion (a string), eventSource, eventName.
+func cloudTrailBit(k string, isString bool) uint8 {
+	switch k {
+	case "eventVersion":
+		if isString {
+			return 1
+		}
+	case "eventSource":
+		return 2
+	case "eventName":
+		return 4
+	}
+	return 0
 }
 
 // parseObject parses s as one JSON object (surrounding whitespace allowed).

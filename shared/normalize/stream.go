@@ -210,6 +210,29 @@ func (t *objectStream) key() (string, bool) {
 	return k, true
 }
 
+// begin reads the blanks after an object's or array's opening byte and
+// reports whether members or elements follow; when the closing byte follows
+// it consumes it. The loop over them is
+//
+//	for more := t.begin('}'); more; { ...read one...; more, ok = t.more('}') }
+//
+// written out at each use: a closure per member costs 7 % on the workload.
+func (t *objectStream) begin(closing byte) bool {
+	t.ws()
+	if t.i < len(t.s) && t.s[t.i] == closing {
+		t.i++
+		return false
+	}
+	return true
+}
+
+// more reads what follows a member or element: a ',' and another one
+// (more), or the closing byte.
+func (t *objectStream) more(closing byte) (more, ok bool) {
+	done, ok := t.next(closing)
+	return !done, ok
+}
+
 // next reads the blanks and the ',' or the closing byte after a member or
 // element; done reports the closing byte.
 func (t *objectStream) next(closing byte) (done, ok bool) {
@@ -256,25 +279,13 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		if write {
 			mark = w.openObject()
 		}
-		if t.i < len(t.s) && t.s[t.i] == '}' {
-			t.i++
-		} else {
-			for {
-				k, ok := t.key()
-				if !ok {
-					return false
-				}
-				if parent != "" && !t.nested(parent, k) {
-					return false
-				}
-				if !t.value(write && w.key(k, mark), depth+1, "") {
-					return false
-				}
-				if done, ok := t.next('}'); !ok {
-					return false
-				} else if done {
-					break
-				}
+		for more := t.begin('}'); more; {
+			k, ok := t.key()
+			if !ok || parent != "" && !t.nested(parent, k) || !t.value(write && w.key(k, mark), depth+1, "") {
+				return false
+			}
+			if more, ok = t.more('}'); !ok {
+				return false
 			}
 		}
 		if write {
@@ -290,18 +301,13 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		if write {
 			w.buf = append(w.buf, '[')
 		}
-		if t.i < len(t.s) && t.s[t.i] == ']' {
-			t.i++
-		} else {
-			for {
-				if !t.value(write && w.element(), depth+1, "") {
-					return false
-				}
-				if done, ok := t.next(']'); !ok {
-					return false
-				} else if done {
-					break
-				}
+		for more := t.begin(']'); more; {
+			var ok bool
+			if !t.value(write && w.element(), depth+1, "") {
+				return false
+			}
+			if more, ok = t.more(']'); !ok {
+				return false
 			}
 		}
 		if write {
@@ -591,15 +597,8 @@ func (ct *cloudTrailFacts) note(k, v string, isString bool) {
 			}
 		}
 	}
+	ct.shape |= cloudTrailBit(k, isString)
 	switch k {
-	case "eventVersion":
-		if isString {
-			ct.shape |= 1
-		}
-	case "eventSource":
-		ct.shape |= 2
-	case "eventName":
-		ct.shape |= 4
 	case "errorCode":
 		first(1, &ct.errorCode)
 	case "errorMessage":
@@ -618,28 +617,21 @@ func (ct *cloudTrailFacts) note(k, v string, isString bool) {
 // Normalizer.project does. At the top level ct collects cloudTrailFacts.
 func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrailFacts) bool {
 	w := &t.n.w
-	t.ws()
-	if t.i < len(t.s) && t.s[t.i] == '}' {
-		t.i++
-		return true
-	}
-	for {
+	for more := t.begin('}'); more; {
 		k, ok := t.key()
 		if !ok || t.i >= len(t.s) {
 			return false
 		}
 		if ct != nil {
-			if t.s[t.i] == '"' {
+			v, isString := "", t.s[t.i] == '"'
+			if isString {
 				save := t.i
-				v, ok := t.str()
-				if !ok {
+				if v, ok = t.str(); !ok {
 					return false
 				}
 				t.i = save
-				ct.note(k, v, true)
-			} else {
-				ct.note(k, "", false)
 			}
+			ct.note(k, v, isString)
 		}
 		var p *projection
 		for i := range keep {
@@ -666,8 +658,9 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 		if !ok {
 			return false
 		}
-		if done, ok := t.next('}'); !ok || done {
-			return ok
+		if more, ok = t.more('}'); !ok {
+			return false
 		}
 	}
+	return true
 }
