@@ -11,29 +11,36 @@ import "math/bits"
 // For "bearer" it looks for the pair "be" rather than 'b' alone: a 'b' is
 // frequent in log text, a "be" twenty times less so.
 func findKeysAndBearers(s string, m *matches, on *[ruleCustom]bool) {
-	var bees, ees uint64 // zero when bearer is off: then no pair matches
-	if on[ruleBearer] {
-		bees, ees = ones*'b', ones*'e'
-	}
+	bearer := on[ruleBearer]
 	next := 0 // scanning goes on here: not inside a value already taken
 	i := 0
-	for ; i+9 <= len(s); i += 8 { // s[i+8] is the 'e' of a "be" at i+7
-		h := triggerBytes(load8(s, i), load8(s, i+1), bees, ees)
-		for ; h != 0; h &= h - 1 {
-			p := i + bits.TrailingZeros64(h)>>3
-			if p < next {
-				continue
-			}
-			if c := s[p]; c == ':' || c == '=' {
-				if keyTail(s, p) {
-					next = keyValue(s, p, m, on)
+	for ; i+17 <= len(s); i += 16 { // s[i+16] is the 'e' of a "be" at i+15
+		w1, w2 := load8(s, i), load8(s, i+8)
+		h1, h2 := separators(w1), separators(w2)
+		if bearer { // the same every time: predicted
+			h1 |= bePairs(w1, load8(s, i+1))
+			h2 |= bePairs(w2, load8(s, i+9))
+		}
+		if h1|h2 == 0 {
+			continue
+		}
+		for k, h := range [2]uint64{h1, h2} {
+			for ; h != 0; h &= h - 1 {
+				p := i + 8*k + bits.TrailingZeros64(h)>>3
+				if p < next {
+					continue
 				}
-			} else if bees != 0 && c|0x20 == 'b' && s[p+1]|0x20 == 'e' {
-				next = bearerAt(s, p, m)
+				if c := s[p]; c == ':' || c == '=' {
+					if keyTail(s, p) {
+						next = keyValue(s, p, m, on)
+					}
+				} else if bearer && c|0x20 == 'b' && s[p+1]|0x20 == 'e' {
+					next = bearerAt(s, p, m)
+				}
 			}
 		}
-		if next > i+8 {
-			i = next - 8
+		if next > i+16 {
+			i = next - 16
 		}
 	}
 	for ; i < len(s); i++ {
@@ -44,21 +51,28 @@ func findKeysAndBearers(s string, m *matches, on *[ruleCustom]bool) {
 			if keyTail(s, i) {
 				next = keyValue(s, i, m, on)
 			}
-		} else if bees != 0 && c|0x20 == 'b' && i+1 < len(s) && s[i+1]|0x20 == 'e' {
+		} else if bearer && c|0x20 == 'b' && i+1 < len(s) && s[i+1]|0x20 == 'e' {
 			next = bearerAt(s, i, m)
 		}
 	}
 }
 
-// triggerBytes marks (bit 7 of each byte) the bytes of w that are ':' or '='
-// and, when bees and ees are set, those that start a "be" in either case,
-// w1 being the word one byte further on. It may also mark the byte just above
-// a marked one (the borrow of this cheaper test can spill over); the scan
-// looks at each marked byte itself anyway.
-func triggerBytes(w, w1, bees, ees uint64) uint64 {
-	const colons, equals, bit5 = ones * ':', ones * '=', ones * 0x20
-	a, b, c := w^colons, w^equals, (w|bit5^bees)|(w1|bit5^ees)
-	return ((a-ones)&^a | (b-ones)&^b | (c-ones)&^c) & highs
+// separators marks (bit 7 of each byte) the bytes of w that are ':' or '='.
+// It may also mark the byte just above a marked one (the borrow of this
+// cheaper test can spill over); the scan looks at each marked byte itself
+// anyway.
+func separators(w uint64) uint64 {
+	const colons, equals = ones * ':', ones * '='
+	a, b := w^colons, w^equals
+	return ((a-ones)&^a | (b-ones)&^b) & highs
+}
+
+// bePairs marks, like separators, the bytes of w that start a "be" in
+// either case, next being the word one byte further on.
+func bePairs(w, next uint64) uint64 {
+	const bit5, bees, ees = ones * 0x20, ones * 'b', ones * 'e'
+	c := (w | bit5 ^ bees) | (next | bit5 ^ ees)
+	return (c - ones) &^ c & highs
 }
 
 // keyTail reports whether the key before the separator at p may be one this
@@ -71,10 +85,7 @@ func keyTail(s string, p int) bool {
 	if p < 7 {
 		return true
 	}
-	j := p - 1
-	if s[j] == '"' {
-		j--
-	}
+	j := p - 1 - int(quoteAfterKey[s[p-1]]) // a table, not a branch: half the keys are quoted
 	t := tailLast[s[j]] & tailPrev[s[j-1]] & tail3[s[j-2]]
 	if t == tailIon {
 		return s[j-5]|0x20 == 'z'
@@ -97,6 +108,9 @@ var tailLast, tailPrev, tail3 = func() (last, prev, third [256]uint8) {
 	}
 	return last, prev, third
 }()
+
+// quoteAfterKey is 1 for a double quote: keyTail skips one after the key.
+var quoteAfterKey = [256]uint8{'"': 1}
 
 // keySkip marks what may stand between a key and its separator besides one
 // double quote: blanks, quotes, backslashes. keyTail leaves those to keyValue.
