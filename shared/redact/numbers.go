@@ -32,7 +32,10 @@ func numberRun(s string, i int) (int, int) {
 			uint64(s[p+4*13])<<32 | uint64(s[p+5*13])<<40 | uint64(s[p+6*13])<<48 | uint64(s[p+7*13])<<56
 		for h := cardRunBytes(g); h != 0; h &= h - 1 {
 			q := p + 13*(bits.TrailingZeros64(h)>>3)
-			if shortRun(s, q) {
+			// shortRun, written out: a call here costs as much as the test
+			l := bits.LeadingZeros64(^cardRunBytes(load8(s, q-8))&highs) >> 3
+			r := bits.TrailingZeros64(^cardRunBytes(load8(s, q+1))&highs) >> 3
+			if l+1+r < 13 && l < 8 && r < 8 {
 				continue
 			}
 			if start, end := runAround(s, q); end-start >= 13 {
