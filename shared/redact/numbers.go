@@ -28,8 +28,9 @@ func findNumbers(s string, m *matches, card, rrn bool) {
 func numberRun(s string, i int) (int, int) {
 	p := i + 12
 	for ; p+7*13+9 <= len(s); p += 8 * 13 { // the last probe and the word after it are in s
-		g := uint64(s[p]) | uint64(s[p+13])<<8 | uint64(s[p+2*13])<<16 | uint64(s[p+3*13])<<24 |
-			uint64(s[p+4*13])<<32 | uint64(s[p+5*13])<<40 | uint64(s[p+6*13])<<48 | uint64(s[p+7*13])<<56
+		t := s[p : p+7*13+1] // one bounds check for the eight probes
+		g := uint64(t[0]) | uint64(t[13])<<8 | uint64(t[2*13])<<16 | uint64(t[3*13])<<24 |
+			uint64(t[4*13])<<32 | uint64(t[5*13])<<40 | uint64(t[6*13])<<48 | uint64(t[7*13])<<56
 		for h := cardRunBytes(g); h != 0; h &= h - 1 {
 			q := p + 13*(bits.TrailingZeros64(h)>>3)
 			// shortRun, written out: a call here costs as much as the test
