@@ -88,10 +88,14 @@ func gatherMarks(h uint64) uint64 {
 // It may also mark the byte just above a marked one (the borrow of this
 // cheaper test can spill over); the scan looks at each marked byte itself
 // anyway.
+//
+// A byte of a or b below 0x80 has bit 7 set in a-1 or b-1 only when it is
+// zero, and a byte of 0x80 and above is so in both a and b, which a&b keeps:
+// one mask for both tests, an operation less than two.
 func separators(w uint64) uint64 {
 	const colons, equals = ones * ':', ones * '='
 	a, b := w^colons, w^equals
-	return ((a-ones)&^a | (b-ones)&^b) & highs
+	return ((a - ones) | (b - ones)) &^ (a & b) & highs
 }
 
 // bePairs marks, like separators, the bytes of w that start a "be" in
