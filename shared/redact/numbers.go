@@ -100,7 +100,7 @@ func cardRunBytes(w uint64) uint64 {
 	const low7, spaces, dashes = ones * 0x7f, ones * ' ', ones * '-'
 	a := w & low7
 	digits := (a + ones*(0x80-'0')) &^ (a + ones*(0x80-'9'-1)) // a >= '0' and not a > '9'
-	blanks := ^((a ^ spaces + low7) & (a ^ dashes + low7))     // a lane of a^x is zero only when adding low7 leaves bit 7 clear
+	blanks := ^(((a ^ spaces) + low7) & ((a ^ dashes) + low7)) // a lane of a^x is zero only when adding low7 leaves bit 7 clear
 	return (digits | blanks) &^ w & highs
 }
 
