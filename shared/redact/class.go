@@ -78,37 +78,6 @@ var class = func() (t [256]uint16) {
 
 func is(b byte, m uint16) bool { return class[b]&m != 0 }
 
-// run finds the first maximal run of bytes of class m that is at least n
-// long and starts at or after i, and returns its bounds, or -1, -1. The caller
-// passes 0 or the end of a run it got before, so s[i-1] is never in m.
-//
-// It looks at the last byte of each window of n bytes first: when that byte
-// is not in m no run of n bytes can cover it, and the search moves on by a
-// whole window. On ordinary log text it reads a fraction of the bytes.
-func run(s string, i, n int, m uint16) (int, int) {
-	known := 0 // s[i:known] is known to be in m, when known > i
-	for i+n <= len(s) {
-		k := i + n - 1
-		if class[s[k]]&m == 0 {
-			i = k + 1
-			continue
-		}
-		j := k - 1
-		for stop := max(i, known); j >= stop && class[s[j]]&m != 0; j-- {
-		}
-		if j >= max(i, known) {
-			i, known = j+1, k+1
-			continue
-		}
-		end := k + 1
-		for end < len(s) && class[s[end]]&m != 0 {
-			end++
-		}
-		return i, end
-	}
-	return -1, -1
-}
-
 func indexFrom(s string, from int, c byte) int {
 	if from >= len(s) {
 		return -1

@@ -1,17 +1,107 @@
 package redact
 
+import "math/bits"
+
 // findNumbers finds card numbers and resident registration numbers. Both are
-// written with at least 13 characters of [0-9 -]: it skips through the text
-// looking for such runs (see run) and parses the digit groups inside them.
+// written with at least 13 characters of [0-9 -]: it looks for such runs
+// (see numberRun) and parses the digit groups inside them.
 func findNumbers(s string, m *matches, card, rrn bool) {
 	for i := 0; ; {
-		start, end := run(s, i, 13, cCardRun)
+		start, end := numberRun(s, i)
 		if start < 0 {
 			return
 		}
 		i = end
 		numbersIn(s, start, end, m, card, rrn)
 	}
+}
+
+// numberRun finds the first maximal run of [0-9 -] that is at least 13 long
+// and starts at or after i, and returns its bounds, or -1, -1. The caller
+// passes 0 or the end of a run it got before, so s[i-1] is never in the run.
+//
+// Every run of 13 covers one of the bytes 13 apart from s[i+12] on, so the
+// scan probes only those, eight at a time (see cardRunBytes). Three quarters
+// of log text is not in the class. Around a probe that is, it counts the
+// bytes of the class eight at a time on each side, and only where the run
+// may reach 13 does it measure it (see runAround).
+func numberRun(s string, i int) (int, int) {
+	p := i + 12
+	for ; p+7*13+9 <= len(s); p += 8 * 13 { // the last probe and the word after it are in s
+		t := s[p : p+7*13+1] // one bounds check for the eight probes
+		g := uint64(t[0]) | uint64(t[13])<<8 | uint64(t[2*13])<<16 | uint64(t[3*13])<<24 |
+			uint64(t[4*13])<<32 | uint64(t[5*13])<<40 | uint64(t[6*13])<<48 | uint64(t[7*13])<<56
+		for h := cardRunBytes(g); h != 0; h &= h - 1 {
+			q := p + 13*(bits.TrailingZeros64(h)>>3)
+			// shortRun, written out: a call here costs as much as the test
+			l := bits.LeadingZeros64(^cardRunBytes(load8(s, q-8))&highs) >> 3
+			r := bits.TrailingZeros64(^cardRunBytes(load8(s, q+1))&highs) >> 3
+			if l+1+r < 13 && l < 8 && r < 8 {
+				continue
+			}
+			if start, end := runAround(s, q); end-start >= 13 {
+				return start, end
+			}
+		}
+	}
+	for ; p < len(s); p += 13 {
+		if !is(s[p], cCardRun) || p+9 <= len(s) && shortRun(s, p) {
+			continue
+		}
+		if start, end := runAround(s, p); end-start >= 13 {
+			return start, end
+		}
+	}
+	return -1, -1
+}
+
+// shortRun reports whether the run of [0-9 -] that covers q is shorter than
+// 13, looking at the eight bytes on each side at once; false means it may not
+// be. s[q-8:q+9] must be there.
+func shortRun(s string, q int) bool {
+	l := bits.LeadingZeros64(^cardRunBytes(load8(s, q-8))&highs) >> 3  // in the class just before q, up to 8
+	r := bits.TrailingZeros64(^cardRunBytes(load8(s, q+1))&highs) >> 3 // just after, up to 8
+	return l+1+r < 13 && l < 8 && r < 8
+}
+
+// runAround returns the bounds of the run of [0-9 -] that covers p, going
+// eight bytes at a time while it can.
+func runAround(s string, p int) (int, int) {
+	start, end := p, p+1
+	for start >= 8 {
+		n := bits.LeadingZeros64(^cardRunBytes(load8(s, start-8))&highs) >> 3
+		start -= n
+		if n < 8 {
+			break
+		}
+	}
+	if start < 8 {
+		for start > 0 && is(s[start-1], cCardRun) {
+			start--
+		}
+	}
+	for end+8 <= len(s) {
+		n := bits.TrailingZeros64(^cardRunBytes(load8(s, end))&highs) >> 3
+		end += n
+		if n < 8 {
+			return start, end
+		}
+	}
+	for end < len(s) && is(s[end], cCardRun) {
+		end++
+	}
+	return start, end
+}
+
+// cardRunBytes marks (bit 7 of each byte) the bytes of w that are digits,
+// spaces or dashes: the class cCardRun, without a table. Bytes of 0x80 and
+// above are never marked.
+func cardRunBytes(w uint64) uint64 {
+	const low7, spaces, dashes = ones * 0x7f, ones * ' ', ones * '-'
+	a := w & low7
+	digits := (a + ones*(0x80-'0')) &^ (a + ones*(0x80-'9'-1)) // a >= '0' and not a > '9'
+	blanks := ^(((a ^ spaces) + low7) & ((a ^ dashes) + low7)) // a lane of a^x is zero only when adding low7 leaves bit 7 clear
+	return (digits | blanks) &^ w & highs
 }
 
 // numbersIn looks at each group of digits in s[start:end] in turn and tries
