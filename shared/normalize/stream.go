@@ -41,19 +41,15 @@ const maxStreamDepth = 256
 // jsonFields does. When it reports false it has left the fields, the level
 // and the trace id as they were, and the caller must parse s with fastjson.
 func (n *Normalizer) streamFields(rec *record.Record, s string, plain bool) bool {
-	if n.noStream {
+	t, ok := n.openStream(rec, s)
+	if !ok {
 		return false
 	}
-	s = trimSpace(s)
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return false
-	}
+	t.plain = plain
 	w := &n.w
 	mark := saveWriter(w)
 	level, trace, rank := rec.Level, rec.TraceID, n.traceRank
-	n.arena = n.arena[:0]
-	t := objectStream{n: n, rec: rec, s: s, plain: plain}
-	if !t.root() || t.i != len(s) {
+	if !t.root() || t.i != len(t.s) {
 		mark.restore(w)
 		rec.Level, rec.TraceID, n.traceRank = level, trace, rank
 		return false
@@ -62,6 +58,21 @@ func (n *Normalizer) streamFields(rec *record.Record, s string, plain bool) bool
 		rec.Level = LevelInfo
 	}
 	return true
+}
+
+// openStream starts an objectStream on s, a JSON object with blanks around
+// it, just after its '{'; false when s cannot be one (or in tests that
+// want the tree path only).
+func (n *Normalizer) openStream(rec *record.Record, s string) (objectStream, bool) {
+	if n.noStream {
+		return objectStream{}, false
+	}
+	s = trimSpace(s)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return objectStream{}, false
+	}
+	n.arena = n.arena[:0]
+	return objectStream{n: n, rec: rec, s: s, i: 1}, true
 }
 
 // writerMark is what streamFields restores when it gives up half way.
@@ -89,7 +100,6 @@ func (t *objectStream) ws() {
 // trace id, then written under depth 1, as jsonFields does.
 func (t *objectStream) root() bool {
 	w := &t.n.w
-	t.i = 1
 	t.ws()
 	if t.i < len(t.s) && t.s[t.i] == '}' {
 		t.i++
@@ -547,19 +557,14 @@ var hexValue = func() (t [256]int8) {
 // having changed nothing when the tree path must decide (an EventBridge
 // envelope, a record it does not read the same way for sure).
 func (n *Normalizer) streamCloudTrail(rec *record.Record, s string) bool {
-	if n.noStream {
-		return false
-	}
-	s = trimSpace(s)
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+	t, ok := n.openStream(rec, s)
+	if !ok {
 		return false
 	}
 	w := &n.w
 	mark := saveWriter(w)
-	n.arena = n.arena[:0]
-	t := objectStream{n: n, rec: rec, s: s, i: 1}
 	var ct cloudTrailFacts
-	if !t.project(cloudTrailFields, 0, 1, &ct) || t.i != len(s) || ct.shape != 7 {
+	if !t.project(cloudTrailFields, 0, 1, &ct) || t.i != len(t.s) || ct.shape != 7 {
 		mark.restore(w)
 		return false
 	}
