@@ -385,47 +385,18 @@ func (t *objectStream) literal(lit string, write bool) bool {
 	return true
 }
 
-// number reads a number by the JSON grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
-// and wants a blank or structural byte after it: fastjson reads a longer
-// run of number-ish bytes (NaN, 01, 1.2.3) and the tree path turns those
-// into strings, so this path leaves them to it.
+// number reads a run of number bytes that is a number by the JSON grammar
+// (validNumber) and is followed by a blank or a structural byte. Other
+// runs (01, 1.2.3, NaN) the tree path turns into strings, so this path
+// leaves them to it.
 func (t *objectStream) number() (string, bool) {
 	s, start := t.s, t.i
 	i := start
-	if i < len(s) && s[i] == '-' {
+	for i < len(s) && (isDigit(s[i]) || s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i]|0x20 == 'e') {
 		i++
 	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i++; i < len(s) && isDigit(s[i]); i++ {
-		}
-	default:
+	if !validNumber(s[start:i]) {
 		return "", false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		if i == d {
-			return "", false
-		}
-	}
-	if i < len(s) && s[i]|0x20 == 'e' {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		if i == d {
-			return "", false
-		}
 	}
 	if i < len(s) {
 		switch s[i] {
