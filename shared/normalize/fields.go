@@ -83,6 +83,15 @@ func (w *fieldWriter) key(k string, mark int) bool {
 	return w.plainKey(k, mark)
 }
 
+// plainKeyChecked is key for a k the caller knows needs no escaping.
+func (w *fieldWriter) plainKeyChecked(k string, mark int) bool {
+	if len(k) == 0 || len(k) > w.lim.MaxValueBytes || w.used >= w.lim.MaxFields {
+		w.dropped++
+		return false
+	}
+	return w.plainKey(k, mark)
+}
+
 // isPlain reports whether k needs no escaping in a JSON string.
 func isPlain(k string) bool {
 	switch {

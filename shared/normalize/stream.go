@@ -30,6 +30,9 @@ type objectStream struct {
 	// exactly what the table would hand to the plain JSON parser.
 	plain bool
 	clef  uint8 // Serilog CLEF: bit 1 @t, bit 2 @m or @mt
+	// keyPlain and strPlain: the last key and the last string read are
+	// printable ASCII without escapes (see str).
+	keyPlain, strPlain bool
 }
 
 // maxStreamDepth keeps the stream inside fastjson's own nesting limit (300),
@@ -144,8 +147,8 @@ func (t *objectStream) root() bool {
 			case role.isTrace():
 				t.trace(role, v)
 			}
-			if w.key(k, 0) {
-				w.str(v)
+			if t.writeKey(k, 0) {
+				t.writeStr(v)
 			}
 		case c == '-' || isDigit(c):
 			v, ok := t.number()
@@ -162,15 +165,15 @@ func (t *objectStream) root() bool {
 			case role.isTrace():
 				t.trace(role, v)
 			}
-			if w.key(k, 0) {
+			if t.writeKey(k, 0) {
 				w.buf = append(w.buf, v...)
 			}
 		case c == '{' && role == roleNone && nestedParent(k):
-			if !t.value(w.key(k, 0), 1, k) {
+			if !t.value(t.writeKey(k, 0), 1, k) {
 				return false
 			}
 		default:
-			if !t.value(w.key(k, 0), 1, "") {
+			if !t.value(t.writeKey(k, 0), 1, "") {
 				return false
 			}
 		}
@@ -188,6 +191,27 @@ func shapeKey(k string) bool {
 		return true
 	}
 	return false
+}
+
+// writeKey is fieldWriter.key for the key just read, skipping its escape
+// check when str found none to make.
+func (t *objectStream) writeKey(k string, mark int) bool {
+	if t.keyPlain {
+		return t.n.w.plainKeyChecked(k, mark)
+	}
+	return t.n.w.key(k, mark)
+}
+
+// writeStr is fieldWriter.str for the string just read, likewise.
+func (t *objectStream) writeStr(v string) {
+	w := &t.n.w
+	if t.strPlain && len(v) <= w.lim.MaxValueBytes {
+		w.buf = append(w.buf, '"')
+		w.buf = append(w.buf, v...)
+		w.buf = append(w.buf, '"')
+		return
+	}
+	w.str(v)
 }
 
 // trace offers v, the text of a string or number under a trace key, as
@@ -211,6 +235,7 @@ func (t *objectStream) key() (string, bool) {
 	if !ok {
 		return "", false
 	}
+	t.keyPlain = t.strPlain
 	t.ws()
 	if t.i >= len(t.s) || t.s[t.i] != ':' {
 		return "", false
@@ -276,7 +301,7 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 	case '"':
 		v, ok := t.str()
 		if ok && write {
-			w.str(v)
+			t.writeStr(v)
 		}
 		return ok
 	case '{':
@@ -291,7 +316,7 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		for more := t.begin('}'); more; {
 			k, ok := t.key()
-			if !ok || parent != "" && !t.nested(parent, k) || !t.value(write && w.key(k, mark), depth+1, "") {
+			if !ok || parent != "" && !t.nested(parent, k) || !t.value(write && t.writeKey(k, mark), depth+1, "") {
 				return false
 			}
 			if more, ok = t.more('}'); !ok {
@@ -411,39 +436,60 @@ func (t *objectStream) number() (string, bool) {
 
 // str reads a string and returns its value: a substring of the message when
 // it holds no escape (most do), else its unescaped text in the arena.
+// It sets t.strPlain when the value is plain, printable ASCII that a JSON
+// writer copies as it is, so the writer need not look at it again.
 func (t *objectStream) str() (string, bool) {
 	start := t.i + 1
-	q := quoteOrBackslash(t.s, start)
+	q, plain := stringStop(t.s, start)
+	t.strPlain = false
 	if q >= len(t.s) {
 		return "", false
 	}
 	if t.s[q] == '"' {
 		t.i = q + 1
+		t.strPlain = plain
 		return t.s[start:q], true
 	}
 	return t.escaped(start)
 }
 
-// quoteOrBackslash returns the index of the first '"' or '\\' in s from i
-// on, or len(s). Most strings in a log line are shorter than a call to
-// strings.IndexByte costs, so it looks at eight bytes at a time inline.
-func quoteOrBackslash(s string, i int) int {
-	const quotes, backslashes = ones * '"', ones * '\\'
+// stringStop returns the index of the first '"' or '\\' in s from i on (or
+// len(s)), and whether every byte before it is printable ASCII: one pass
+// for both, eight bytes at a time.
+func stringStop(s string, i int) (int, bool) {
+	const quotes, backslashes, spaces = ones * '"', ones * '\\', ones * ' '
+	plain := true
 	for ; i+8 <= len(s); i += 8 {
 		w := load64(s, i)
+		if !record.NeedsEscape(w) {
+			continue
+		}
 		a, b := w^quotes, w^backslashes
 		// The lowest marked byte is a true match (false marks only sit
 		// above a true one).
-		if m := ((a-ones)&^a | (b-ones)&^b) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+		m := ((a-ones)&^a | (b-ones)&^b) & highs
+		if m == 0 {
+			plain = false // a control or non-ASCII byte, no stop
+			continue
 		}
+		stop := bits.TrailingZeros64(m) >> 3
+		if plain && stop > 0 {
+			// the bytes before the stop, the rest made spaces
+			keep := uint64(1)<<(8*stop) - 1
+			plain = !record.NeedsEscape(w&keep | spaces&^keep)
+		}
+		return i + stop, plain
 	}
 	for ; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			return i
+		c := s[i]
+		if c == '"' || c == '\\' {
+			return i, plain
+		}
+		if c < 0x20 || c >= 0x80 {
+			plain = false
 		}
 	}
-	return i
+	return i, plain
 }
 
 const (
@@ -460,7 +506,7 @@ func (t *objectStream) escaped(start int) (string, bool) {
 	s := t.s
 	i := start
 	for {
-		j := quoteOrBackslash(s, i)
+		j, _ := stringStop(s, i)
 		n.arena = append(n.arena, s[i:j]...)
 		if j+1 >= len(s) {
 			return "", false
@@ -620,10 +666,10 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 		case p == nil:
 			ok = t.value(false, depth, "")
 		case p.keep == nil || t.s[t.i] != '{':
-			ok = t.value(w.key(k, mark), depth, "")
+			ok = t.value(t.writeKey(k, mark), depth, "")
 		case depth >= w.lim.MaxDepth:
 			return false // stored as text: the tree path's work
-		case !w.key(k, mark):
+		case !t.writeKey(k, mark):
 			ok = t.value(false, depth, "")
 		default:
 			t.i++

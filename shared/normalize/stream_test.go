@@ -151,3 +151,44 @@ func FuzzStream(f *testing.F) {
 		sameAsTreePath(t, msg, Limits{MaxFields: int(maxFields), MaxDepth: int(maxDepth), MaxValueBytes: int(maxValue)})
 	})
 }
+
+// TestStringStop: the word-at-a-time scan agrees with a byte loop for a stop
+// byte and a byte needing escape at every offset of every word position.
+func TestStringStop(t *testing.T) {
+	naive := func(s string, i int) (int, bool) {
+		plain := true
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '"' || c == '\\' {
+				return i, plain
+			}
+			if c < 0x20 || c >= 0x80 {
+				plain = false
+			}
+		}
+		return i, plain
+	}
+	for n := 0; n <= 24; n++ {
+		for _, stop := range []string{"", `"`, `\`} {
+			for _, odd := range []string{"", "\x01", "\x7f", "\xc3\xa9", "\xff", " "} {
+				for at := 0; at <= n; at++ {
+					for oddAt := 0; oddAt <= n; oddAt++ {
+						b := []byte(strings.Repeat("a", n))
+						s := string(b[:oddAt]) + odd + string(b[oddAt:])
+						if stop != "" {
+							p := min(at, len(s))
+							s = s[:p] + stop + s[p:]
+						}
+						for from := 0; from <= min(3, len(s)); from++ {
+							gi, gp := stringStop(s, from)
+							wi, wp := naive(s, from)
+							if gi != wi || gp != wp {
+								t.Fatalf("stringStop(%q, %d) = %d, %v; want %d, %v", s, from, gi, gp, wi, wp)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
