@@ -214,15 +214,29 @@ func TestSendHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// sendBy runs Send and fails the test if it has not returned by the deadline
+// plus grace: a sender that ignores its deadline never stops against a
+// server that always fails. The grace is wide so that a loaded machine that
+// stalls the test for a while does not fail it; the waits a sender could
+// wrongly take (backoff, Retry-After, a slow server) are longer still.
+func sendBy(t *testing.T, s *bulk.Sender, b *bulk.Batch, stopAt time.Time, grace time.Duration) *bulk.Report {
+	t.Helper()
+	done := make(chan *bulk.Report, 1)
+	go func() { done <- s.Send(context.Background(), b, stopAt) }()
+	select {
+	case rep := <-done:
+		return rep
+	case <-time.After(time.Until(stopAt) + grace):
+		t.Fatalf("Send still running %s after its deadline", grace)
+		return nil
+	}
+}
+
 func TestSendStopsAtDeadline(t *testing.T) {
 	t.Parallel()
 	_, tr := setup(t, bulktest.Faults{FailRequests: 1 << 30})
 	s := bulk.NewSender(tr, bulk.Options{InitialBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
-	stopAt := time.Now().Add(300 * time.Millisecond)
-	rep := s.Send(context.Background(), newBatch(t, records(8)), stopAt)
-	if late := time.Since(stopAt); late > 400*time.Millisecond {
-		t.Errorf("returned %s after the deadline", late)
-	}
+	rep := sendBy(t, s, newBatch(t, records(8)), time.Now().Add(300*time.Millisecond), 5*time.Second)
 	if rep.Pending != 8 || rep.Rounds < 2 {
 		t.Fatalf("report: %+v", rep)
 	}
@@ -230,6 +244,18 @@ func TestSendStopsAtDeadline(t *testing.T) {
 	// server's answer.
 	if o := rep.Outcomes[0]; o.Status != 503 || o.Type != "node_not_connected_exception" || o.Attempts != rep.Rounds {
 		t.Errorf("outcome = %+v", o)
+	}
+}
+
+// TestSendDoesNotBackOffPastDeadline: a backoff longer than the time left
+// ends the send at once instead of sleeping through the deadline.
+func TestSendDoesNotBackOffPastDeadline(t *testing.T) {
+	t.Parallel()
+	_, tr := setup(t, bulktest.Faults{FailRequests: 1 << 30})
+	s := bulk.NewSender(tr, bulk.Options{InitialBackoff: 20 * time.Second, MaxBackoff: 40 * time.Second})
+	rep := sendBy(t, s, newBatch(t, records(4)), time.Now().Add(time.Second), 5*time.Second)
+	if rep.Pending != 4 || rep.Rounds != 1 {
+		t.Fatalf("report: %+v", rep)
 	}
 }
 
@@ -257,23 +283,24 @@ func TestSendCutOffKeepsTheServersLastAnswer(t *testing.T) {
 
 func TestSendWaitsNoLongerThanTheDeadline(t *testing.T) {
 	t.Parallel()
-	_, tr := setup(t, bulktest.Faults{ThrottleRequests: 1, RetryAfter: 30 * time.Second})
+	_, tr := setup(t, bulktest.Faults{ThrottleRequests: 1, RetryAfter: 60 * time.Second})
 	s := bulk.NewSender(tr, fastOpts(bulk.Options{}))
-	start := time.Now()
-	rep := s.Send(context.Background(), newBatch(t, records(3)), time.Now().Add(time.Second))
-	if time.Since(start) > 900*time.Millisecond || rep.Pending != 3 || rep.Outcomes[0].Status != 429 {
-		t.Fatalf("after %s: %+v", time.Since(start), rep)
+	// Retry-After: 60 does not fit before the deadline: the send ends at once
+	// (well before the deadline, let alone the 60 s).
+	stopAt := time.Now().Add(10 * time.Second)
+	rep := sendBy(t, s, newBatch(t, records(3)), stopAt, 0)
+	if time.Until(stopAt) < 3*time.Second || rep.Pending != 3 || rep.Rounds != 1 || rep.Outcomes[0].Status != 429 {
+		t.Fatalf("returned %s before the deadline: %+v", time.Until(stopAt), rep)
 	}
 }
 
 func TestSendSlowServerTimesOutAtDeadline(t *testing.T) {
 	t.Parallel()
-	_, tr := setup(t, bulktest.Faults{Latency: 2 * time.Second})
+	_, tr := setup(t, bulktest.Faults{Latency: time.Minute})
 	s := bulk.NewSender(tr, fastOpts(bulk.Options{}))
-	start := time.Now()
-	rep := s.Send(context.Background(), newBatch(t, records(3)), time.Now().Add(200*time.Millisecond))
-	if time.Since(start) > time.Second || rep.Pending != 3 {
-		t.Fatalf("after %s: %+v", time.Since(start), rep)
+	rep := sendBy(t, s, newBatch(t, records(3)), time.Now().Add(200*time.Millisecond), 10*time.Second)
+	if rep.Pending != 3 {
+		t.Fatalf("report: %+v", rep)
 	}
 	if o := rep.Outcomes[0]; o.Type != "connection_error" || !strings.Contains(o.Reason, "deadline") {
 		t.Errorf("outcome = %+v", o)
