@@ -303,7 +303,9 @@ func (s *scanner) escape(dst []byte, i, o int) (int, int, error) {
 	}
 	i += 4
 	if utf16.IsSurrogate(r) {
-		if r2, ok2 := lowSurrogate(b, i); ok2 {
+		// Only a high surrogate pairs with a following low one; a lone low
+		// surrogate is U+FFFD on its own, as encoding/json has it.
+		if r2, ok2 := lowSurrogate(b, i); ok2 && r < 0xDC00 {
 			r = utf16.DecodeRune(r, r2)
 			i += 6
 		} else {

@@ -101,7 +101,7 @@ var stringCases = []string{
 	`line one\nline two\n\tat frame\r\n`,
 	`\u0041`, `\u00e9`, `\u00E9`, `\u20ac`, `\uffff`, `\u0000`, `\u001f`, `\u0022\u005c`,
 	`\ud83d\ude00`, `\uD83D\uDE00x`, `\udbff\udfff`, `\ud83d`, `\ud83dx`, `\ude00`, `\ud83d\u0041`,
-	`\ud83d\ud83d\ude00`, `\ud83d\n`, `a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t`,
+	`\ud83d\ud83d\ude00`, `\udc00\udc00`, `\ude00\ud83d\ude00`, `\ud83d\n`, `a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t`,
 	"é", "한국어 로그 메시지", "😀\\\"😀", "é\\\"", "\\\"é",
 	"\xff", "a\xc3", "\xc3\\\"", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", "\x80\x80\x80\x80\x80\x80\x80\x80\x80",
 	"\x01", "\x1f", "a\tb", "a\nb", "\x00", "\x7f", "ctl\x01\\\"x",
