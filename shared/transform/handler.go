@@ -257,8 +257,9 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 // stream, in the form of a CloudWatch Logs payload: one event per line,
 // owner the stream's account, log group "/firehose/<stream>", log stream
 // "direct-put", each event's time the record's arrival and its id derived
-// from the arrival, the line's position and its content. A Firehose retry
-// of the record yields the same ids, and repeated lines stay distinct.
+// from the record's id and arrival, the line's position and its content. A
+// Firehose retry of the record yields the same ids; repeated lines, and the
+// same lines in records that arrive in the same millisecond, stay distinct.
 // Because it is an envelope like any other, a record too large for the
 // response is split and re-ingested as CloudWatch Logs payloads carrying
 // these same ids, not as lines that would get new ones on arrival.
@@ -275,7 +276,7 @@ func (h *Handler) linesEnvelope(ev *Event, r *Record, raw []byte) *cwlogs.Envelo
 	forEachLine(raw, func(line []byte) {
 		n++
 		env.LogEvents = append(env.LogEvents, cwlogs.LogEvent{
-			ID:        lineID(r.ArrivalMillis, n, line),
+			ID:        lineID(r.RecordID, r.ArrivalMillis, n, line),
 			Timestamp: r.ArrivalMillis,
 			Message:   string(line),
 		})
@@ -321,10 +322,12 @@ func forEachLine(b []byte, fn func([]byte)) {
 	}
 }
 
-func lineID(arrival int64, n int, line []byte) string {
+func lineID(recordID string, arrival int64, n int, line []byte) string {
 	h := sha256.New()
 	var pre [32]byte
-	b := strconv.AppendInt(pre[:0], arrival, 10)
+	h.Write([]byte(recordID)) // Firehose keeps a record's id across retries
+	b := append(pre[:0], ':')
+	b = strconv.AppendInt(b, arrival, 10)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, ':')

@@ -323,6 +323,23 @@ func TestDirectPutLinesHaveStableIDs(t *testing.T) {
 	}
 }
 
+// TestDirectPutRecordsOfTheSameMillisecondKeepDistinctIDs: two records with
+// the same line, arriving in the same millisecond, are two events.
+func TestDirectPutRecordsOfTheSameMillisecondKeepDistinctIDs(t *testing.T) {
+	t.Parallel()
+	data := base64.StdEncoding.EncodeToString([]byte("GET /health 200\n"))
+	ev := firehoseEvent("arn:aws:firehose:eu-west-1:210987654321:deliverystream/apps", "", nil, data, data)
+	out, _, err := New(newProcessor(t, nil), Options{}).Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := response(t, out).Records
+	a, b := ndjson(t, recs[0].Data), ndjson(t, recs[1].Data)
+	if len(a) != 1 || len(b) != 1 || a[0].ID == b[0].ID {
+		t.Errorf("ids %+v and %+v: the second event would be deduplicated away", a, b)
+	}
+}
+
 // fakeFirehose is a PutRecordBatch double that fails chosen entries for a
 // number of attempts, like Firehose's partial failures (FailedPutCount > 0).
 type fakeFirehose struct {
@@ -710,8 +727,9 @@ func TestSplitPlainLinesKeepTheirRecords(t *testing.T) {
 	data := base64.StdEncoding.EncodeToString([]byte(text.String()))
 	const stream = "arn:aws:firehose:eu-west-1:210987654321:deliverystream/apps"
 
+	original := firehoseEvent(stream, "", nil, data)
 	inPlace := New(newProcessor(t, nil), Options{})
-	out, _, err := inPlace.Process(context.Background(), firehoseEvent(stream, "", nil, data))
+	out, _, err := inPlace.Process(context.Background(), original)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +745,7 @@ func TestSplitPlainLinesKeepTheirRecords(t *testing.T) {
 	fh := &fakeFirehose{}
 	limits := Limits{ResponseBytes: 64 << 10, ChunkOutputBytes: 48 << 10, ChunkInputBytes: 32 << 10}
 	h := New(newProcessor(t, nil), Options{Limits: limits, Reingester: &Reingester{Firehose: fh, sleep: noSleep}})
-	out, _, err = h.Process(context.Background(), firehoseEvent(stream, "", nil, data))
+	out, _, err = h.Process(context.Background(), original)
 	if err != nil {
 		t.Fatal(err)
 	}
