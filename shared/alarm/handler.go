@@ -322,6 +322,7 @@ func build(n *Notification, action alert.Action, prio alert.Priority, ev *Eviden
 		Account:    n.Account,
 		Region:     n.Region,
 		Time:       n.Time.Format(time.RFC3339),
+		Event:      n.AlarmARN + "@" + n.Time.Format(time.RFC3339Nano),
 		Tags:       append([]string{"cloudwatch", "alarm", n.Kind}, tags...),
 		Responders: responders,
 		Message:    n.State + ": " + n.AlarmName,

@@ -138,6 +138,13 @@ type Alert struct {
 	Region  string `json:"region,omitempty"`
 	Time    string `json:"time,omitempty"` // RFC 3339, when it happened
 	Count   int    `json:"count,omitempty"`
+
+	// Event names the event that raised the alert (an EventBridge event id,
+	// a CloudTrail eventID, an alarm and its state change time): the same
+	// when Lambda retries that event, different for any other. Empty when
+	// unknown. The dispatcher uses it to deliver a retried event's alerts
+	// only to the sinks that missed them.
+	Event string `json:"-"`
 }
 
 // Opsgenie's documented field limits, in characters.
@@ -370,6 +377,7 @@ func Collapse(in []Alert) ([]Alert, int) {
 		if i, ok := last[a.Alias]; ok && out[i].Action == a.Action {
 			o := &out[i]
 			o.Count += a.Count
+			o.Event += "+" + a.Event // a retry folds the same events again
 			if a.Priority.Rank() < o.Priority.Rank() {
 				o.Priority = a.Priority
 			}

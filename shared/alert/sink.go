@@ -31,10 +31,10 @@ var ErrUnavailable = errors.New("sink unavailable")
 // When one sink fails, the invocation fails and Lambda retries the event;
 // the sinks that had delivered would get it again, and SNS, unlike
 // Opsgenie, does not dedupe. So the dispatcher remembers, for the life of
-// the execution environment, what each sink delivered (by sink, alias,
-// action and the alert's time), and a retry that reaches the same warm
+// the execution environment, what each sink delivered (by sink, the
+// alert's Event, alias and action), and a retry that reaches the same warm
 // environment, as Lambda's retries a minute or two later usually do,
-// delivers only what had failed.
+// delivers only what had failed. Alerts without an Event are always sent.
 type Dispatcher struct {
 	sinks     []Sink
 	log       *slog.Logger
@@ -49,13 +49,13 @@ func NewDispatcher(log *slog.Logger, sinks ...Sink) *Dispatcher {
 	return &Dispatcher{sinks: sinks, log: log}
 }
 
-// deliveryKey names one delivery of a to sink, or "" when a has no time and
-// so cannot be told apart from a later alert of the same alias.
+// deliveryKey names one delivery of a to sink, or "" when a does not name
+// its event and so cannot be told apart from another alert of its alias.
 func deliveryKey(sink string, a *Alert) string {
-	if a.Time == "" {
+	if a.Event == "" {
 		return ""
 	}
-	return sink + "\x00" + a.Alias + "\x00" + string(a.Action) + "\x00" + a.Time
+	return sink + "\x00" + a.Event + "\x00" + a.Alias + "\x00" + string(a.Action)
 }
 
 // recentSet holds the last maxRecent delivery keys, oldest dropped first.

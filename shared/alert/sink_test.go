@@ -309,21 +309,21 @@ func (f *flakySink) Deliver(_ context.Context, a *Alert) error {
 	if f.fail[a.Alias] {
 		return fmt.Errorf("%s down", f.name)
 	}
-	f.delivered = append(f.delivered, a.Alias+"@"+a.Time)
+	f.delivered = append(f.delivered, a.Alias+"@"+a.Event)
 	return nil
 }
 
 // TestRetryDeliversOnlyWhatFailed: the retry of an event whose Opsgenie
-// delivery failed does not publish to SNS again what SNS already got, but
-// a later alert of the same alias (another time) goes out as usual.
+// delivery failed does not publish to SNS again what SNS already got, while
+// another event's alert of the same alias, action and second goes out.
 func TestRetryDeliversOnlyWhatFailed(t *testing.T) {
 	t.Parallel()
 	og := &flakySink{name: "opsgenie", fail: map[string]bool{"a1": true}}
 	topic := &flakySink{name: "sns"}
 	d := NewDispatcher(nil, og, topic)
 	alerts := []Alert{
-		{Action: Create, Message: "one", Alias: "a1", Time: "2026-11-22T04:24:48Z"},
-		{Action: Create, Message: "two", Alias: "a2", Time: "2026-11-22T04:24:49Z"},
+		{Action: Create, Message: "one", Alias: "a1", Time: "2026-11-22T04:24:48Z", Event: "ev-1"},
+		{Action: Create, Message: "two", Alias: "a2", Time: "2026-11-22T04:24:48Z", Event: "ev-1"},
 	}
 	if rep := d.Send(context.Background(), alerts); rep.Err() == nil {
 		t.Fatal("first attempt: want the Opsgenie failure reported")
@@ -333,15 +333,20 @@ func TestRetryDeliversOnlyWhatFailed(t *testing.T) {
 	if rep.Err() != nil || rep.Delivered["sns"] != 2 || rep.Delivered["opsgenie"] != 2 {
 		t.Fatalf("retry: %+v", rep)
 	}
-	if got := strings.Join(topic.delivered, " "); got != "a1@2026-11-22T04:24:48Z a2@2026-11-22T04:24:49Z" {
+	if got := strings.Join(topic.delivered, " "); got != "a1@ev-1 a2@ev-1" {
 		t.Errorf("sns published %s: the retry published again", got)
 	}
-	if got := strings.Join(og.delivered, " "); got != "a2@2026-11-22T04:24:49Z a1@2026-11-22T04:24:48Z" {
+	if got := strings.Join(og.delivered, " "); got != "a2@ev-1 a1@ev-1" {
 		t.Errorf("opsgenie got %s, want a2 then, on the retry, a1 only", got)
 	}
-	later := []Alert{{Action: Create, Message: "one again", Alias: "a1", Time: "2026-11-22T05:00:00Z"}, {Action: Close, Alias: "a2"}, {Action: Close, Alias: "a2"}}
+	// Another event in the same second with the same alias (one alias
+	// groups a user's denied calls), and alerts that name no event.
+	later := []Alert{
+		{Action: Create, Message: "one again", Alias: "a1", Time: "2026-11-22T04:24:48Z", Event: "ev-2"},
+		{Action: Close, Alias: "a2"}, {Action: Close, Alias: "a2"},
+	}
 	d.Send(context.Background(), later)
-	if n := len(topic.delivered); n != 5 {
-		t.Errorf("sns has %d deliveries after a later alert and two closes without a time, want 5", n)
+	if got := strings.Join(topic.delivered, " "); got != "a1@ev-1 a2@ev-1 a1@ev-2 a2@ a2@" {
+		t.Errorf("sns deliveries %s", got)
 	}
 }

@@ -70,6 +70,7 @@ func Build(m *rules.Match, ev *fastjson.Value, opts BuildOptions) alert.Alert {
 	}
 	if id := str(ev, "id"); id != "" {
 		a.Details["eventId"] = id
+		a.Event = id
 	}
 	a.Entity = c.entity
 	a.Source = c.source

@@ -138,6 +138,35 @@ func TestEveryCISControlHasAFixture(t *testing.T) {
 	}
 }
 
+// TestTwoEventsOfOneAliasInOneSecondBothAlert: two denied calls by one user
+// in the same second share an alias, action and time, but they are two
+// events: the second is delivered (Opsgenie counts it) even by a warm
+// environment that has delivered the first.
+func TestTwoEventsOfOneAliasInOneSecondBothAlert(t *testing.T) {
+	t.Parallel()
+	first, err := os.ReadFile("testdata/events/ct-unauthorized-runinstances.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(first, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["id"] = "another-event-id"
+	second, _ := json.Marshal(ev)
+	rec := &alert.Recorder{}
+	h := New(builtinSet(t), alert.NewDispatcher(nil, rec), Options{})
+	for _, payload := range [][]byte{first, second} {
+		if _, err := h.Handle(context.Background(), payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rec.Alerts()
+	if len(got) != 2 || got[0].Alias != got[1].Alias || got[0].Time != got[1].Time {
+		t.Fatalf("want two alerts of one alias and time:\n%s", alert.Summary(got))
+	}
+}
+
 func TestRootLoginPagesP1WithStableAlias(t *testing.T) {
 	t.Parallel()
 	payload, err := os.ReadFile("testdata/events/signin-root.json")
