@@ -90,6 +90,24 @@ func NewDecoder(l Limits) *Decoder {
 	return &Decoder{limits: l}
 }
 
+// inflateLimit is how many bytes a payload of compressed bytes may inflate
+// to, and whether the ratio (not the absolute cap) sets it.
+func (l Limits) inflateLimit(compressed int) (limit int64, byRatio bool) {
+	limit = l.MaxInflatedBytes
+	if r := max(l.MaxRatio*int64(compressed), ratioFloor); r < limit {
+		return r, true
+	}
+	return limit, false
+}
+
+// Accepts reports whether a payload of compressed bytes that inflates to
+// inflated bytes is within d's limits: what Decode will not refuse as a
+// bomb or as too large.
+func (d *Decoder) Accepts(inflated, compressed int) bool {
+	limit, _ := d.limits.inflateLimit(compressed)
+	return int64(inflated) <= limit
+}
+
 // IsGzip reports whether b starts with the gzip magic bytes.
 func IsGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 
@@ -109,10 +127,7 @@ func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 	} else if err := d.gz.Reset(src); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	limit, byRatio := d.limits.MaxInflatedBytes, false
-	if r := max(d.limits.MaxRatio*int64(len(compressed)), ratioFloor); r < limit {
-		limit, byRatio = r, true
-	}
+	limit, byRatio := d.limits.inflateLimit(len(compressed))
 	d.buf.Reset()
 	// Grow once to a typical ratio to avoid repeated doubling.
 	d.buf.Grow(min(int(limit), len(compressed)*8))

@@ -811,3 +811,36 @@ func TestLogGroupFiltersApplyToDirectPut(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitHugeRepetitiveLineStillArrives: a line whose CloudWatch Logs form
+// would compress past the decoder's ratio limit is re-ingested as the plain
+// line it was, and arrives, instead of failing as a "gzip bomb" on its way
+// back.
+func TestSplitHugeRepetitiveLineStillArrives(t *testing.T) {
+	t.Parallel()
+	line := `{"level":"info","payload":"` + strings.Repeat(`\"`, 300_000) + `"}`
+	data := base64.StdEncoding.EncodeToString([]byte(line + "\n"))
+	fh := &fakeFirehose{}
+	limits := Limits{ResponseBytes: 64 << 10, ChunkOutputBytes: 48 << 10, ChunkInputBytes: 32 << 10}
+	h := New(newProcessor(t, nil), Options{Limits: limits, Reingester: &Reingester{Firehose: fh, sleep: noSleep}})
+	const stream = "arn:aws:firehose:eu-west-1:210987654321:deliverystream/apps"
+	out, _, err := h.Process(context.Background(), firehoseEvent(stream, "", nil, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := response(t, out).Records[0]; r.Result != ResultDropped || len(fh.stored) != 1 {
+		t.Fatalf("first pass: %s, %d pieces", r.Result, len(fh.stored))
+	}
+	back := New(newProcessor(t, nil), Options{})
+	out, _, err = back.Process(context.Background(), firehoseEvent(stream, "", fh.stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := response(t, out).Records[0]
+	if r.Result != ResultOk {
+		t.Fatalf("re-ingested piece: %s", r.Result)
+	}
+	if recs := ndjson(t, r.Data); len(recs) != 1 || recs[0].Message != line {
+		t.Errorf("re-ingested piece gave %d records", len(recs))
+	}
+}

@@ -26,6 +26,19 @@ func (h *Handler) split() ([][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("re-encode events %d..%d: %w", start, end, err)
 		}
+		if !h.dec.Accepts(inBytes, len(p)) {
+			// One line so long and so repetitive that the decoder would
+			// take its payload for a gzip bomb. Plain lines go back as
+			// they came (that line gets a new id on arrival); a
+			// CloudWatch event cannot be this large.
+			if env != &h.lines {
+				return fmt.Errorf("re-encode events %d..%d: %d bytes compress to %d, beyond the decoder's limits", start, end, inBytes, len(p))
+			}
+			p = nil
+			for _, e := range env.LogEvents[start:end] {
+				p = append(append(p, e.Message...), '\n')
+			}
+		}
 		pieces = append(pieces, p)
 		start, inBytes, outBytes = end, headLen, 0
 		return nil
