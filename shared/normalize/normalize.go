@@ -10,10 +10,11 @@
 // succeeds, so Normalize never fails.
 //
 // It runs once per log event on the Firehose transform's hot path: parsers
-// scan bytes by hand (no regexps, fmt, maps or strings.Split), JSON goes
-// through one reused fastjson.Parser, fields are appended into the caller's
-// buffer, and ids are substrings of the message, so a call allocates nothing
-// in the common case.
+// scan bytes by hand (no regexps, fmt, maps or strings.Split), JSON objects
+// and CloudTrail records are read and written into the fields in one pass
+// (stream.go; one reused fastjson.Parser takes what that pass leaves to it),
+// fields are appended into the caller's buffer, and ids are substrings of
+// the message, so a call allocates nothing in the common case.
 package normalize
 
 import (
