@@ -135,6 +135,17 @@ func TestSNSSinkMessage(t *testing.T) {
 	if in := pub.in[2]; in.MessageGroupId == nil || in.MessageDeduplicationId == nil {
 		t.Error("FIFO topic without group / deduplication id")
 	}
+	// The retry of an event keeps its deduplication id; another event of the
+	// same alias, action and second does not share it.
+	retried, other := a, a
+	a.Event, retried.Event, other.Event = "ev-1", "ev-1", "ev-2"
+	for _, x := range []*Alert{&a, &retried, &other} {
+		_ = fifo.Deliver(context.Background(), x)
+	}
+	first, again, another := pub.in[3].MessageDeduplicationId, pub.in[4].MessageDeduplicationId, pub.in[5].MessageDeduplicationId
+	if aws.ToString(first) != aws.ToString(again) || aws.ToString(first) == aws.ToString(another) {
+		t.Errorf("deduplication ids %s, %s (retry), %s (another event)", aws.ToString(first), aws.ToString(again), aws.ToString(another))
+	}
 	if _, err := NewSNSSink("arn:aws:sqs:us-east-1:1:q", pub); err == nil {
 		t.Error("an SQS ARN was accepted as a topic")
 	}

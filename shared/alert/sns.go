@@ -125,7 +125,10 @@ func Attributes(a *Alert) map[string]snstypes.MessageAttributeValue {
 }
 
 // Deliver publishes the alert. FIFO topics get the alias as message group
-// (per-alias order) and a deduplication id from alias, action and count.
+// (per-alias order) and a deduplication id from the alert's event, alias,
+// action and count, so SNS drops a retried event's alert within its
+// five-minute window on any execution environment, but not another
+// event's alert of the same alias.
 func (s *SNSSink) Deliver(ctx context.Context, a *Alert) error {
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(s.topic),
@@ -135,7 +138,11 @@ func (s *SNSSink) Deliver(ctx context.Context, a *Alert) error {
 	}
 	if strings.HasSuffix(s.topic, ".fifo") {
 		g := sha256.Sum256([]byte(a.Alias))
-		d := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%s", a.Alias, a.Action, a.Count, a.Time)))
+		event := a.Event
+		if event == "" {
+			event = a.Time // the best there is: one alert per alias and second
+		}
+		d := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%s", a.Alias, a.Action, a.Count, event)))
 		in.MessageGroupId = aws.String(hex.EncodeToString(g[:16]))
 		in.MessageDeduplicationId = aws.String(hex.EncodeToString(d[:32]))
 	}
