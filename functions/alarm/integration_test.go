@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,23 +23,6 @@ import (
 )
 
 const region = "eu-west-1"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // alarmSNS is an SNS event carrying a CloudWatch alarm notification for the
 // metric behind a log metric filter, in the shape CloudWatch publishes.
@@ -115,7 +96,7 @@ func TestBootstrap(t *testing.T) {
 	}
 	must(logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String("checkout/web/1a2b"), LogEvents: evs}))
 
-	out := &syncBuffer{}
+	out := &bootstraptest.Output{}
 	env := append(m.Env(region),
 		"ALERT_SINKS=opsgenie,sns", "OPSGENIE_API_URL="+og.URL, "OPSGENIE_API_KEY_SECRET_ARN="+aws.ToString(sec.ARN),
 		"ALERT_TOPIC_ARN="+sub.TopicARN, "PRIORITY_TAG=none", "AWS_ENDPOINT_URL_CLOUDWATCH="+m.Endpoint, "DEFAULT_PRIORITY=P2", "MAX_LOG_LINES=2", "LOG_LEVEL=debug")

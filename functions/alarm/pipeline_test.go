@@ -132,7 +132,7 @@ func retime(t *testing.T, payload []byte, shift time.Duration) ([]byte, string, 
 	return out, msg["AlarmName"].(string), at
 }
 
-func (w *pipelineWorld) start(t *testing.T, out *syncBuffer, env ...string) *lambdaruntime.Function {
+func (w *pipelineWorld) start(t *testing.T, out *bootstraptest.Output, env ...string) *lambdaruntime.Function {
 	t.Helper()
 	fn, err := lambdaruntime.New(lambdaruntime.Config{Bootstrap: bootstraptest.Path(t, "alarm"), Timeout: 30 * time.Second,
 		Env: append(slices.Clone(w.env), env...), Output: out})
@@ -155,7 +155,7 @@ func TestPipelineAlarms(t *testing.T) {
 	shift := now.Add(-30 * time.Second).Sub(fixtureTime)
 	w := newPipelineWorld(t, shift)
 	ctx := context.Background()
-	out := &syncBuffer{}
+	out := &bootstraptest.Output{}
 	fn := w.start(t, out)
 
 	checkout := w.logs["/ecs/checkout"].Format(time.RFC3339) + "  /ecs/checkout"
@@ -326,7 +326,7 @@ func TestPipelineAlarms(t *testing.T) {
 func TestPipelineAlarmWithoutTags(t *testing.T) {
 	w := newPipelineWorld(t, 0)
 	w.cw.Fail("ListTagsForResource", "AccessDenied")
-	out := &syncBuffer{}
+	out := &bootstraptest.Output{}
 	fn := w.start(t, out)
 	raw, err := os.ReadFile(filepath.Join(pipelineFixtures, "sns-indexer-dead-letters.json"))
 	if err != nil {

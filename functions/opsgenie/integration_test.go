@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +23,6 @@ import (
 )
 
 const region = "us-east-1"
-
-// syncBuffer collects the function's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type stack struct {
 	moto   *localaws.Moto
@@ -79,9 +59,9 @@ func newStack(t *testing.T) *stack {
 	return &stack{moto: m, og: og, sub: sub, secret: aws.ToString(sec.ARN), param: "arn:aws:ssm:us-east-1:123456789012:parameter/tributary/opsgenie-key"}
 }
 
-func (s *stack) function(t *testing.T, env ...string) (*lambdaruntime.Function, *syncBuffer) {
+func (s *stack) function(t *testing.T, env ...string) (*lambdaruntime.Function, *bootstraptest.Output) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &bootstraptest.Output{}
 	base := append(s.moto.Env(region),
 		"ALERT_SINKS=opsgenie,sns",
 		"OPSGENIE_API_URL="+s.og.URL,
@@ -111,7 +91,7 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-func invoke(t *testing.T, fn *lambdaruntime.Function, out *syncBuffer, payload []byte) lambdaruntime.Result {
+func invoke(t *testing.T, fn *lambdaruntime.Function, out *bootstraptest.Output, payload []byte) lambdaruntime.Result {
 	t.Helper()
 	res, err := fn.Invoke(context.Background(), payload)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +98,7 @@ func TestBootstrapBurstUnderFaults(t *testing.T) {
 	putIndex(t, fake.URL, "cwl-2026.11.22", []byte(`{"mappings":{"properties":{"fields":{"properties":{"status":{"type":"long"}}}}}}`))
 	fake.SetFaults(bulktest.Faults{ThrottleRatio: 0.15, ThrottleTimes: 2, MaxContentLength: 48 << 10, FailRequests: 1})
 
-	var logs lockedBuffer
+	var logs bootstraptest.Output
 	env := append(moto.Env("eu-west-1"),
 		"OPENSEARCH_ENDPOINT="+fake.URL,
 		"OPENSEARCH_AUTH=none",
@@ -250,23 +249,4 @@ func putIndex(t *testing.T, url, index string, body []byte) {
 		t.Fatalf("create index: %v %v", resp, err)
 	}
 	resp.Body.Close()
-}
-
-// lockedBuffer collects the function's output, written from the runtime's
-// goroutine while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

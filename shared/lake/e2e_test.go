@@ -33,7 +33,7 @@ func startLakeConfig(t *testing.T, bucket string, memoryMB int, timeout time.Dur
 	testBucket(t) // starts moto
 	env := append(motoSrv.Env("us-east-1"), "LAKE_BUCKET="+bucket)
 	env = append(env, extra...)
-	var logs bytes.Buffer
+	var logs bootstraptest.Output
 	fn, err := lambdaruntime.New(lambdaruntime.Config{
 		Bootstrap: bootstraptest.Path(t, "lake"),
 		Name:      "lake",

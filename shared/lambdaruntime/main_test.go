@@ -12,10 +12,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tributary-logs/tributary/shared/bootstraptest"
 )
 
 // Paths of the test bootstraps built by TestMain from testdata/.
@@ -152,29 +153,11 @@ func waitGone(t *testing.T, pid int) {
 	}
 }
 
-// syncBuffer is a concurrency-safe log sink for Config.Output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newFunction starts nothing yet; it registers Close (and checks the
 // process really went away) and dumps the function's output on failure.
-func newFunction(t *testing.T, cfg Config) (*Function, *syncBuffer) {
+func newFunction(t *testing.T, cfg Config) (*Function, *bootstraptest.Output) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &bootstraptest.Output{}
 	cfg.Output = out
 	if cfg.Name == "" {
 		cfg.Name = "testfn"
