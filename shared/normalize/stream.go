@@ -644,17 +644,6 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 		if !ok || t.i >= len(t.s) {
 			return false
 		}
-		if ct != nil {
-			v, isString := "", t.s[t.i] == '"'
-			if isString {
-				save := t.i
-				if v, ok = t.str(); !ok {
-					return false
-				}
-				t.i = save
-			}
-			ct.note(k, v, isString)
-		}
 		var p *projection
 		for i := range keep {
 			if keep[i].key == k {
@@ -662,7 +651,20 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 				break
 			}
 		}
+		isString := t.s[t.i] == '"'
+		if ct != nil && !isString {
+			ct.note(k, "", false)
+		}
 		switch {
+		case ct != nil && isString:
+			// a top-level string: read once, for the facts and the fields
+			var v string
+			if v, ok = t.str(); ok {
+				ct.note(k, v, true)
+				if p != nil && t.writeKey(k, mark) {
+					t.writeStr(v)
+				}
+			}
 		case p == nil:
 			ok = t.value(false, depth, "")
 		case p.keep == nil || t.s[t.i] != '{':
