@@ -17,7 +17,7 @@ import (
 	"github.com/tributary-logs/tributary/shared/config"
 )
 
-// The golden file holds what every rule set made of a few thousand messages
+// The golden file holds what every rule set made of 960 messages
 // when the scanners were rewritten for speed, checked then against the
 // previous implementation: the fixtures, the fuzz corpus and the rule cases,
 // and each of those again with secrets and trigger bytes planted at random
