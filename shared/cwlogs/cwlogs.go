@@ -11,6 +11,8 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tributary-logs/tributary/shared/gunzip"
 )
 
 // Message types CloudWatch Logs sends.
@@ -73,8 +75,9 @@ var DefaultLimits = Limits{MaxInflatedBytes: 64 << 20, MaxRatio: 200}
 // decoder's buffers and stay valid only until the next Decode.
 type Decoder struct {
 	limits Limits
+	fast   *gunzip.Inflater
 	gz     *gzip.Reader
-	buf    bytes.Buffer
+	buf    []byte // inflated payload
 	arena  []byte
 	events []LogEvent
 }
@@ -113,9 +116,21 @@ func IsGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 
 // Inflate decompresses a gzip payload into the decoder's buffer within the
 // limits. The returned slice is valid until the next call.
+//
+// The in-memory inflater (shared/gunzip) decodes well-formed payloads;
+// anything it refuses, a payload over the limits included, is decoded again
+// by klauspost/compress's streaming reader, whose verdict and error stand.
 func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 	if !IsGzip(compressed) {
 		return nil, ErrNotGzip
+	}
+	limit, byRatio := d.limits.inflateLimit(len(compressed))
+	if d.fast == nil {
+		d.fast = new(gunzip.Inflater)
+	}
+	if out, err := d.fast.Append(d.buf[:0], compressed, int(limit)); err == nil {
+		d.buf = out
+		return out, nil
 	}
 	src := bytes.NewReader(compressed)
 	if d.gz == nil {
@@ -127,11 +142,11 @@ func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 	} else if err := d.gz.Reset(src); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	limit, byRatio := d.limits.inflateLimit(len(compressed))
-	d.buf.Reset()
+	buf := bytes.NewBuffer(d.buf[:0])
 	// Grow once to a typical ratio to avoid repeated doubling.
-	d.buf.Grow(min(int(limit), len(compressed)*8))
-	n, err := d.buf.ReadFrom(io.LimitReader(d.gz, limit+1))
+	buf.Grow(min(int(limit), len(compressed)*8))
+	n, err := buf.ReadFrom(io.LimitReader(d.gz, limit+1))
+	d.buf = buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -141,7 +156,7 @@ func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 	}
-	return d.buf.Bytes(), nil
+	return d.buf, nil
 }
 
 // Decode inflates and parses one gzip'd subscription payload.
