@@ -355,56 +355,43 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 	in, pos, bits, nbits := d.in, d.pos, d.bits, d.nbits
 	out, op, start := d.out, d.op, d.start
 	var err error
+	// Each pass starts with at least 48 bits in hand (a length and a
+	// distance take at most 15+5+15+13) and the next code's entry loaded.
+	pos, bits, nbits = refill(in, pos, bits, nbits)
+	e := lt[bits&(1<<litRoot-1)]
 	for {
-		// A length and distance take at most 15+5+15+13 = 48 bits.
-		if nbits < 48 {
-			if pos+8 <= len(in) {
-				bits |= binary.LittleEndian.Uint64(in[pos:]) << nbits
-				pos += int(63-nbits) >> 3
-				nbits |= 56
-			} else {
-				// The last bytes, then zeros: a stream that really
-				// ends here never uses them (alignedPos checks).
-				for nbits <= 56 {
-					if pos < len(in) {
-						bits |= uint64(in[pos]) << nbits
-					} else if pos >= len(in)+8 {
-						err = errTruncated
-						break
-					}
-					pos++
-					nbits += 8
-				}
-				if err != nil {
-					break
-				}
-			}
+		if pos > len(in)+8 {
+			// Past the zeros refill supplies after the end: truncated.
+			err = errTruncated
+			break
 		}
-		e := lt[bits&(1<<litRoot-1)]
 		if e&flagLiteral != 0 && op+3 <= len(out) {
 			// Up to three literals per refill: each code takes at most 15
-			// of the 56 bits loaded. A code that is not a literal is
-			// looked up again after the refill at the top.
+			// of the 56 bits loaded.
 			out[op] = byte(e >> 16)
 			bits >>= e & 0xff
 			nbits -= uint(e & 0xff)
+			op++
 			e = lt[bits&(1<<litRoot-1)]
-			if e&flagLiteral == 0 {
+			if e&flagLiteral != 0 {
+				out[op] = byte(e >> 16)
+				bits >>= e & 0xff
+				nbits -= uint(e & 0xff)
 				op++
-				continue
+				e = lt[bits&(1<<litRoot-1)]
+				if e&flagLiteral != 0 {
+					out[op] = byte(e >> 16)
+					bits >>= e & 0xff
+					nbits -= uint(e & 0xff)
+					op++
+					e = lt[bits&(1<<litRoot-1)]
+				}
 			}
-			out[op+1] = byte(e >> 16)
-			bits >>= e & 0xff
-			nbits -= uint(e & 0xff)
-			e = lt[bits&(1<<litRoot-1)]
-			if e&flagLiteral == 0 {
-				op += 2
-				continue
+			if nbits < 48 {
+				// Refill only adds bits above nbits (≥ 15 here), so the
+				// entry looked up stays right.
+				pos, bits, nbits = refill(in, pos, bits, nbits)
 			}
-			out[op+2] = byte(e >> 16)
-			bits >>= e & 0xff
-			nbits -= uint(e & 0xff)
-			op += 3
 			continue
 		}
 		if e&flagSub != 0 {
@@ -412,9 +399,16 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			nbits -= litRoot
 			e = lt[int(e>>16)+int(bits&(1<<(e>>8&0xf)-1))]
 		}
+		saved := bits
 		bits >>= e & 0xff
 		nbits -= uint(e & 0xff)
-		if e&flagLiteral != 0 {
+		if e&(flagLiteral|flagEnd|flagInvalid) != 0 {
+			if e&flagLiteral == 0 {
+				if e&flagInvalid != 0 {
+					err = errBadSymbol
+				}
+				break
+			}
 			if op >= len(out) {
 				d.out, d.op = out, op
 				if err = d.reserve(1); err != nil {
@@ -424,18 +418,14 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			}
 			out[op] = byte(e >> 16)
 			op++
+			if nbits < 48 {
+				pos, bits, nbits = refill(in, pos, bits, nbits)
+			}
+			e = lt[bits&(1<<litRoot-1)]
 			continue
 		}
-		if e&(flagEnd|flagInvalid) != 0 {
-			if e&flagInvalid != 0 {
-				err = errBadSymbol
-			}
-			break
-		}
-		extra := e >> 8 & 0xf
-		length := int(e>>16) + int(bits&(1<<extra-1))
-		bits >>= extra
-		nbits -= uint(extra)
+		// A length: its base plus the extra bits after the code.
+		length := int(e>>16) + int(saved&(1<<(e&0xff)-1)>>(e>>8&0xf))
 
 		de := dt[bits&(1<<distRoot-1)]
 		if de&flagSub != 0 {
@@ -447,16 +437,19 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			err = errBadSymbol
 			break
 		}
+		saved = bits
 		bits >>= de & 0xff
 		nbits -= uint(de & 0xff)
-		extra = de >> 8 & 0xf
-		dist := int(de>>16) + int(bits&(1<<extra-1))
-		bits >>= extra
-		nbits -= uint(extra)
+		dist := int(de>>16) + int(saved&(1<<(de&0xff)-1)>>(de>>8&0xf))
 		if dist > op-start {
 			err = errBadDistance
 			break
 		}
+		// Load the next entry now, so the lookup overlaps the copy.
+		if nbits < 48 {
+			pos, bits, nbits = refill(in, pos, bits, nbits)
+		}
+		e = lt[bits&(1<<litRoot-1)]
 
 		if op+length+8 > len(out) {
 			if op+length > len(out) {
@@ -497,4 +490,28 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 	}
 	d.pos, d.bits, d.nbits, d.out, d.op = pos, bits, nbits, out, op
 	return err
+}
+
+// refill tops the bit buffer up to at least 56 bits. Near the end of the
+// input it supplies zero bytes; a stream that really ends there never uses
+// them, which alignedPos and the loop's position check verify.
+func refill(in []byte, pos int, bits uint64, nbits uint) (int, uint64, uint) {
+	if pos+8 <= len(in) {
+		// Load a whole word; the bytes beyond the ones counted are
+		// loaded again, to the same place, next time.
+		bits |= binary.LittleEndian.Uint64(in[pos:]) << nbits
+		return pos + int(63-nbits)>>3, bits, nbits | 56
+	}
+	return refillBytes(in, pos, bits, nbits)
+}
+
+func refillBytes(in []byte, pos int, bits uint64, nbits uint) (int, uint64, uint) {
+	for nbits <= 56 {
+		if pos < len(in) {
+			bits |= uint64(in[pos]) << nbits
+		}
+		pos++
+		nbits += 8
+	}
+	return pos, bits, nbits
 }

@@ -9,8 +9,10 @@ import (
 // (DEFLATE packs Huffman codes starting from their first bit, so a table is
 // indexed by the bit-reversed code):
 //
-//	bits 0–7   bits the code takes (for a subtable pointer: the root bits)
-//	bits 8–11  extra bits that follow (lengths, distances), or a subtable's bits
+//	bits 0–7   bits to consume: the code and the extra bits after it (for
+//	           a subtable pointer: the root bits)
+//	bits 8–11  the code's length, so extra bits are read from the bits
+//	           before consuming; for a subtable pointer, its bits
 //	bits 12–15 flags
 //	bits 16–31 literal byte, length or distance base, or subtable offset
 const (
@@ -42,19 +44,20 @@ var lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3
 var distBase = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
 var distExtra = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
 
-// litInfo and distInfo are each symbol's entry without its code length;
-// codeLenInfo is the code-length alphabet's (the symbol is the value).
+// litInfo and distInfo are each symbol's entry with its extra bits in the
+// low byte, before build adds the code length; codeLenInfo is the
+// code-length alphabet's (the symbol is the value).
 var litInfo, distInfo, codeLenInfo = func() (lit [288]uint32, dist [32]uint32, cl [19]uint32) {
 	for s := range 256 {
 		lit[s] = uint32(s)<<16 | flagLiteral
 	}
 	lit[256] = flagEnd
 	for i := range lengthBase {
-		lit[257+i] = uint32(lengthBase[i])<<16 | uint32(lengthExtra[i])<<8
+		lit[257+i] = uint32(lengthBase[i])<<16 | uint32(lengthExtra[i])
 	}
 	lit[286], lit[287] = flagInvalid, flagInvalid
 	for i := range distBase {
-		dist[i] = uint32(distBase[i])<<16 | uint32(distExtra[i])<<8
+		dist[i] = uint32(distBase[i])<<16 | uint32(distExtra[i])
 	}
 	dist[30], dist[31] = flagInvalid, flagInvalid
 	for s := range cl {
@@ -146,7 +149,7 @@ func build(table []uint32, lengths []uint8, info []uint32, root uint, sorted *[2
 			rev := int(bits.Reverse16(uint16(code)) >> (16 - l))
 			code++
 			if uint(l) <= root {
-				e := info[sym] | uint32(l)
+				e := entry(info[sym], uint32(l))
 				for j := rev; j < rootSize; j += 1 << l {
 					table[j] = e
 				}
@@ -180,7 +183,7 @@ func build(table []uint32, lengths []uint8, info []uint32, root uint, sorted *[2
 				}
 				table[p] = uint32(subStart)<<16 | flagSub | uint32(subBits)<<8 | uint32(root)
 			}
-			e := info[sym] | uint32(uint(l)-root)
+			e := entry(info[sym], uint32(uint(l)-root))
 			step := 1 << (uint(l) - root)
 			for j := rev >> root; j < 1<<subBits; j += step {
 				table[subStart+j] = e
@@ -189,4 +192,9 @@ func build(table []uint32, lengths []uint8, info []uint32, root uint, sorted *[2
 		code <<= 1
 	}
 	return nil
+}
+
+// entry completes a symbol's info with the length of its code.
+func entry(info, codeLen uint32) uint32 {
+	return info&^0xff | (info&0xff + codeLen) | codeLen<<8
 }
