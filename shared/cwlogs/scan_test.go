@@ -118,6 +118,18 @@ var stringCases = []string{
 	strings.Repeat("x", 52) + `\u00G0` + strings.Repeat("x", 40),
 }
 
+// Escapes of each kind, and the closing quote, at every offset around the
+// 64-byte blocks escaped works in, so that every escape straddles a block
+// boundary somewhere.
+func init() {
+	for n := 0; n <= 130; n++ {
+		x := strings.Repeat("x", n)
+		stringCases = append(stringCases,
+			x+`\"`, x+`\\\"y`, x+`\ud83d\ude00`+x, x+`\u00e9\n`+x+`\t`, x+`\\\\`+x, x+"\x01\\\""+x+"é",
+		)
+	}
+}
+
 // casePayload puts body in every string position of a payload. ws goes
 // after each string: a raw control character right after the closing
 // quote must not count against the string.
@@ -201,4 +213,19 @@ func TestParseMatchesEncodingJSON(t *testing.T) {
 			sameAsStd(t, d, fmt.Sprintf("payload %d", i), raw, raw)
 		}
 	})
+}
+
+func TestMovemask(t *testing.T) {
+	for bitsIn := range 256 {
+		var x uint64
+		for k := range 8 {
+			if bitsIn&(1<<k) != 0 {
+				x |= 0x80 << (8 * k)
+			}
+			x |= uint64(k*13+bitsIn) & 0x7f << (8 * k) // low bits must not matter
+		}
+		if got := movemask(x); got != uint64(bitsIn) {
+			t.Fatalf("movemask(%#x) = %#x, want %#x", x, got, bitsIn)
+		}
+	}
 }
