@@ -242,14 +242,24 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 }
 
 // block returns the stops of a 64-byte block, bit k set when w[k] is '"'
-// or '\\', and its rawFlags.
+// or '\\', and its rawFlags. It is unrolled by hand: the compiler does
+// not, and a loop costs a counter and variable shifts per word.
 func block(w *[64]byte) (m, high, ctl uint64) {
-	for k := 0; k < 64; k += 8 {
-		x := binary.LittleEndian.Uint64(w[k : k+8])
-		high |= x
-		ctl |= (x - lsb*0x20) &^ x
-		m |= movemask(quoteOrBackslash(x)) << k
-	}
+	x0 := binary.LittleEndian.Uint64(w[0:8])
+	x1 := binary.LittleEndian.Uint64(w[8:16])
+	x2 := binary.LittleEndian.Uint64(w[16:24])
+	x3 := binary.LittleEndian.Uint64(w[24:32])
+	x4 := binary.LittleEndian.Uint64(w[32:40])
+	x5 := binary.LittleEndian.Uint64(w[40:48])
+	x6 := binary.LittleEndian.Uint64(w[48:56])
+	x7 := binary.LittleEndian.Uint64(w[56:64])
+	high = x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7
+	ctl = (x0-lsb*0x20)&^x0 | (x1-lsb*0x20)&^x1 | (x2-lsb*0x20)&^x2 | (x3-lsb*0x20)&^x3 |
+		(x4-lsb*0x20)&^x4 | (x5-lsb*0x20)&^x5 | (x6-lsb*0x20)&^x6 | (x7-lsb*0x20)&^x7
+	m = movemask(quoteOrBackslash(x0)) | movemask(quoteOrBackslash(x1))<<8 |
+		movemask(quoteOrBackslash(x2))<<16 | movemask(quoteOrBackslash(x3))<<24 |
+		movemask(quoteOrBackslash(x4))<<32 | movemask(quoteOrBackslash(x5))<<40 |
+		movemask(quoteOrBackslash(x6))<<48 | movemask(quoteOrBackslash(x7))<<56
 	return m, high, ctl
 }
 
