@@ -376,13 +376,28 @@ func lowSurrogate(b []byte, i int) (rune, bool) {
 func (s *scanner) number() (int64, error) {
 	s.ws()
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			s.i++
-			continue
+	// Every event has a timestamp: a plain integer of at most 18 digits,
+	// which cannot overflow, is read here without strconv. Anything else
+	// (a sign, a fraction, an exponent, more digits) takes the general path.
+	b := s.b
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	var n int64
+	j := i
+	for ; j < len(b) && j-i <= 18 && b[j]-'0' <= 9; j++ {
+		n = n*10 + int64(b[j]-'0')
+	}
+	if j > i && j-i <= 18 && (j == len(b) || !isNumberByte(b[j])) {
+		s.i = j
+		if i > start {
+			n = -n
 		}
-		break
+		return n, nil
+	}
+	for s.i < len(s.b) && isNumberByte(s.b[s.i]) {
+		s.i++
 	}
 	lit := unsafe.String(unsafe.SliceData(s.b[start:s.i]), s.i-start)
 	if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
@@ -394,6 +409,10 @@ func (s *scanner) number() (int64, error) {
 		return 0, s.errorf("want a number")
 	}
 	return int64(f), nil
+}
+
+func isNumberByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
 // skip passes over any JSON value.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -226,6 +227,40 @@ func TestMovemask(t *testing.T) {
 		}
 		if got := movemask(x); got != uint64(bitsIn) {
 			t.Fatalf("movemask(%#x) = %#x, want %#x", x, got, bitsIn)
+		}
+	}
+}
+
+// TestNumberFastPath: the strconv-free path for plain integers reads what
+// strconv reads, and leaves the cursor where the general path does.
+func TestNumberFastPath(t *testing.T) {
+	general := func(b []byte) (int64, int, bool) {
+		i := 0
+		for i < len(b) && isNumberByte(b[i]) {
+			i++
+		}
+		lit := string(b[:i])
+		if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			return n, i, true
+		}
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil || i == 0 {
+			return 0, 0, false
+		}
+		return int64(f), i, true
+	}
+	lits := []string{"0", "-0", "7", "-7", "007", "1763785488123", "-1763785488123", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "9999999999999999999", "99999999999999999999",
+		"-", "", "+5", "1e3", "1E3", "1.5", "-1.5e2", "1-2", "12a", "12 ", "12,", "12}", "--1", "0x10", ".5", "1.", "e5"}
+	for _, l := range lits {
+		for _, suffix := range []string{"", ",", "}", " ", "e", "."} {
+			in := l + suffix
+			s := &scanner{b: []byte(in)}
+			n, err := s.number()
+			wn, wi, ok := general([]byte(in))
+			if (err == nil) != ok || (ok && (n != wn || s.i != wi)) {
+				t.Errorf("number(%q) = %d, %v, cursor %d; want %d, %v, cursor %d", in, n, err, s.i, wn, ok, wi)
+			}
 		}
 	}
 }
