@@ -22,6 +22,9 @@ type scanner struct {
 	b     []byte
 	i     int
 	arena []byte // unescaped strings; sized up front so it never moves
+	// escaped's rawFlags of the blocks up to and before the current one,
+	// kept here rather than in registers its inner loop needs.
+	flags, prev [2]uint64
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -175,12 +178,15 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 	}
 	dst := s.arena[:cap(s.arena)]
 	o := out
-	i := start           // the next input byte to copy
-	var high, ctl uint64 // rawFlags of the blocks before base
+	i := start // the next input byte to copy
+	s.flags = [2]uint64{}
 	var err error
 	base := start
 	for ; base+64 <= len(b); base += 64 {
+		s.prev = s.flags
 		m, bh, bc := block((*[64]byte)(b[base:]))
+		s.flags[0] |= bh
+		s.flags[1] |= bc
 		if i > base {
 			// Bytes an escape at the end of the last block consumed.
 			m &^= below64(i - base)
@@ -199,7 +205,7 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			o += p - i
 			if b[p] == '"' {
 				h, c := rawFlags(b[base:p])
-				return s.endEscaped(start, p, dst[:o], out, high|h, ctl|c)
+				return s.endEscaped(start, p, dst[:o], out, s.prev[0]|h, s.prev[1]|c)
 			}
 			if p+1 >= len(b) {
 				s.i = p
@@ -216,8 +222,6 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			// A surrogate pair consumes the backslash of its second half.
 			m &^= below64(i - base)
 		}
-		high |= bh
-		ctl |= bc
 	}
 	// The tail, shorter than a block: byte at a time.
 	for {
@@ -228,7 +232,7 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 		switch c := b[i]; c {
 		case '"':
 			h, c := rawFlags(b[base:i])
-			return s.endEscaped(start, i, dst[:o], out, high|h, ctl|c)
+			return s.endEscaped(start, i, dst[:o], out, s.flags[0]|h, s.flags[1]|c)
 		case '\\':
 			if i, o, err = s.escape(dst, i, o); err != nil {
 				return "", nil, false, err
