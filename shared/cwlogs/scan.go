@@ -161,8 +161,8 @@ func (s *scanner) str() (val string, raw []byte, rawOK bool, err error) {
 // Messages that are JSON logs have an escape every few bytes, at no
 // predictable place, so a loop that branches per word on how many stops
 // ('"' and '\\') the word holds mispredicts about once per word. Instead
-// the stops of 64 bytes are gathered into one bitmask, in a loop that does
-// not depend on the data, and then visited in order (the byte after an
+// the stops of 64 bytes are gathered into one bitmask, with no branch on
+// the data, and then visited in order (the byte after an
 // escaping backslash is dropped from the mask as its escape is resolved);
 // the plain bytes between two stops are copied 16 at a time, which covers
 // most gaps with one unconditional load and store. The arena has room
@@ -380,9 +380,9 @@ func lowSurrogate(b []byte, i int) (rune, bool) {
 func (s *scanner) number() (int64, error) {
 	s.ws()
 	start := s.i
-	// Every event has a timestamp: a plain integer of at most 18 digits,
-	// which cannot overflow, is read here without strconv. Anything else
-	// (a sign, a fraction, an exponent, more digits) takes the general path.
+	// Every event has a timestamp: an integer of at most 18 digits, which
+	// cannot overflow, is read here without strconv. Anything else (a plus
+	// sign, a fraction, an exponent, more digits) takes the general path.
 	b := s.b
 	i := start
 	if i < len(b) && b[i] == '-' {
