@@ -204,8 +204,14 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			}
 			o += p - i
 			if b[p] == '"' {
-				h, c := rawFlags(b[base:p])
-				return s.endEscaped(start, p, dst[:o], out, s.prev[0]|h, s.prev[1]|c)
+				// The whole block's flags do when they flag nothing, as for
+				// most messages; else the bytes past the quote must not count.
+				high, ctl := s.flags[0], s.flags[1]
+				if (high|ctl)&msb != 0 {
+					h, c := rawFlags(b[base:p])
+					high, ctl = s.prev[0]|h, s.prev[1]|c
+				}
+				return s.endEscaped(start, p, dst[:o], out, high, ctl)
 			}
 			if p+1 >= len(b) {
 				s.i = p
