@@ -246,6 +246,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":2,"message":"a\u00e9\ud83d\ude00\"\\/\b\f\n\r\t"}],"x":[1,{"y":null},true]}`))
+	// Long enough for the 64-byte blocks that strings with escapes are
+	// scanned in.
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":2,"message":"{\"level\":\"info\",\"msg\":\"a\\nb\",\"path\":\"\/v1\/x\",\"user\":\"\u00e9\ud83d\ude00\"}\n\tat frame"}]}`))
 	d := NewDecoder(DefaultLimits)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		env, err := d.Parse(in)

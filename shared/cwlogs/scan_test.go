@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -118,6 +119,18 @@ var stringCases = []string{
 	strings.Repeat("x", 52) + `\u00G0` + strings.Repeat("x", 40),
 }
 
+// Escapes of each kind, and the closing quote, at every offset around the
+// 64-byte blocks escaped works in, so that every escape straddles a block
+// boundary somewhere.
+func init() {
+	for n := 0; n <= 130; n++ {
+		x := strings.Repeat("x", n)
+		stringCases = append(stringCases,
+			x+`\"`, x+`\\\"y`, x+`\ud83d\ude00`+x, x+`\u00e9\n`+x+`\t`, x+`\\\\`+x, x+"\x01\\\""+x+"é",
+		)
+	}
+}
+
 // casePayload puts body in every string position of a payload. ws goes
 // after each string: a raw control character right after the closing
 // quote must not count against the string.
@@ -201,4 +214,53 @@ func TestParseMatchesEncodingJSON(t *testing.T) {
 			sameAsStd(t, d, fmt.Sprintf("payload %d", i), raw, raw)
 		}
 	})
+}
+
+func TestMovemask(t *testing.T) {
+	for bitsIn := range 256 {
+		var x uint64
+		for k := range 8 {
+			if bitsIn&(1<<k) != 0 {
+				x |= 0x80 << (8 * k)
+			}
+			x |= uint64(k*13+bitsIn) & 0x7f << (8 * k) // low bits must not matter
+		}
+		if got := movemask(x); got != uint64(bitsIn) {
+			t.Fatalf("movemask(%#x) = %#x, want %#x", x, got, bitsIn)
+		}
+	}
+}
+
+// TestNumberFastPath: the strconv-free path for plain integers reads what
+// strconv reads, and leaves the cursor where the general path does.
+func TestNumberFastPath(t *testing.T) {
+	general := func(b []byte) (int64, int, bool) {
+		i := 0
+		for i < len(b) && isNumberByte(b[i]) {
+			i++
+		}
+		lit := string(b[:i])
+		if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			return n, i, true
+		}
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil || i == 0 {
+			return 0, 0, false
+		}
+		return int64(f), i, true
+	}
+	lits := []string{"0", "-0", "7", "-7", "007", "1763785488123", "-1763785488123", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "9999999999999999999", "99999999999999999999",
+		"-", "", "+5", "1e3", "1E3", "1.5", "-1.5e2", "1-2", "12a", "12 ", "12,", "12}", "--1", "0x10", ".5", "1.", "e5"}
+	for _, l := range lits {
+		for _, suffix := range []string{"", ",", "}", " ", "e", "."} {
+			in := l + suffix
+			s := &scanner{b: []byte(in)}
+			n, err := s.number()
+			wn, wi, ok := general([]byte(in))
+			if (err == nil) != ok || (ok && (n != wn || s.i != wi)) {
+				t.Errorf("number(%q) = %d, %v, cursor %d; want %d, %v, cursor %d", in, n, err, s.i, wn, ok, wi)
+			}
+		}
+	}
 }

@@ -35,6 +35,7 @@ type Processor struct {
 	excludeMsgs   []*regexp.Regexp
 	redactor      *redact.Redactor
 	normalizer    *normalize.Normalizer
+	source        []byte // record.AppendSource of the current envelope
 	Stats         Stats
 }
 
@@ -96,8 +97,10 @@ func (p *Processor) Normalize(rec *record.Record) bool {
 // rec is reused: emit must copy what it keeps. The caller has checked the
 // message type and KeepLogGroup. A message that redaction left unchanged
 // keeps its original escaped form (record.MessageJSON), so encoders copy it
-// instead of escaping it again.
+// instead of escaping it again; the owner, log group and log stream, the
+// same for every event, are escaped once (record.SourceJSON).
 func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func(i int)) {
+	p.source = record.AppendSource(p.source[:0], env.Owner, env.LogGroup, env.LogStream)
 	for i := range env.LogEvents {
 		e := &env.LogEvents[i]
 		*rec = record.Record{
@@ -114,6 +117,9 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func
 		}
 		if e.RawOK && sameString(rec.Message, e.Message) {
 			rec.MessageJSON = e.RawMessage
+		}
+		if sameString(rec.Owner, env.Owner) && sameString(rec.LogGroup, env.LogGroup) && sameString(rec.LogStream, env.LogStream) {
+			rec.SourceJSON = p.source
 		}
 		emit(i)
 	}

@@ -25,6 +25,10 @@ type Record struct {
 	// content (no quotes). Decoders that kept the escaped original set it so
 	// the message is copied, not escaped a second time.
 	MessageJSON []byte
+	// SourceJSON, when set, is what AppendSource writes for Owner, LogGroup
+	// and LogStream. The events of a subscription payload share all three,
+	// so they are encoded once per payload, not once per event.
+	SourceJSON []byte
 	// Fields is a JSON object of what the parsers extracted, already bounded,
 	// or empty. It is kept encoded so it is built once and copied verbatim into
 	// NDJSON, OpenSearch documents and the Parquet column.
@@ -53,12 +57,11 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = AppendTimestamp(dst, r.TimestampMillis)
 	dst = append(dst, `","id":`...)
 	dst = AppendString(dst, r.ID)
-	dst = append(dst, `,"owner":`...)
-	dst = AppendString(dst, r.Owner)
-	dst = append(dst, `,"log_group":`...)
-	dst = AppendString(dst, r.LogGroup)
-	dst = append(dst, `,"log_stream":`...)
-	dst = AppendString(dst, r.LogStream)
+	if r.SourceJSON != nil {
+		dst = append(dst, r.SourceJSON...)
+	} else {
+		dst = AppendSource(dst, r.Owner, r.LogGroup, r.LogStream)
+	}
 	dst = append(dst, `,"message":`...)
 	if r.MessageJSON != nil {
 		dst = append(dst, '"')
@@ -82,6 +85,17 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 		dst = append(dst, r.Fields...)
 	}
 	return append(dst, '}')
+}
+
+// AppendSource appends the owner, log_group and log_stream members of a
+// record's JSON, with the comma before them: what Record.SourceJSON holds.
+func AppendSource(dst []byte, owner, group, stream string) []byte {
+	dst = append(dst, `,"owner":`...)
+	dst = AppendString(dst, owner)
+	dst = append(dst, `,"log_group":`...)
+	dst = AppendString(dst, group)
+	dst = append(dst, `,"log_stream":`...)
+	return AppendString(dst, stream)
 }
 
 // AppendTimestamp appends ms since the epoch as RFC 3339 with milliseconds in
