@@ -25,7 +25,7 @@ func parseRecord(v *fastjson.Value, r *record.Record) error {
 		return fmt.Errorf("%w: %s, not an object", ErrNotRecord, v.Type())
 	}
 	// r is reused across events: clear what a stored line does not carry.
-	r.MessageJSON, r.SourceJSON = nil, nil
+	r.MessageJSON, r.OriginJSON = nil, nil
 	ts := v.Get("@timestamp")
 	if ts == nil {
 		return fmt.Errorf("%w: no @timestamp", ErrNotRecord)

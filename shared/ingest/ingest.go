@@ -35,7 +35,7 @@ type Processor struct {
 	excludeMsgs   []*regexp.Regexp
 	redactor      *redact.Redactor
 	normalizer    *normalize.Normalizer
-	source        []byte // record.AppendSource of the current envelope
+	origin        []byte // record.AppendOrigin of the current envelope
 	Stats         Stats
 }
 
@@ -98,9 +98,9 @@ func (p *Processor) Normalize(rec *record.Record) bool {
 // message type and KeepLogGroup. A message that redaction left unchanged
 // keeps its original escaped form (record.MessageJSON), so encoders copy it
 // instead of escaping it again; the owner, log group and log stream, the
-// same for every event, are escaped once (record.SourceJSON).
+// same for every event, are escaped once (record.OriginJSON).
 func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func(i int)) {
-	p.source = record.AppendSource(p.source[:0], env.Owner, env.LogGroup, env.LogStream)
+	p.origin = record.AppendOrigin(p.origin[:0], env.Owner, env.LogGroup, env.LogStream)
 	for i := range env.LogEvents {
 		e := &env.LogEvents[i]
 		*rec = record.Record{
@@ -119,7 +119,7 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func
 			rec.MessageJSON = e.RawMessage
 		}
 		if sameString(rec.Owner, env.Owner) && sameString(rec.LogGroup, env.LogGroup) && sameString(rec.LogStream, env.LogStream) {
-			rec.SourceJSON = p.source
+			rec.OriginJSON = p.origin
 		}
 		emit(i)
 	}

@@ -25,10 +25,10 @@ type Record struct {
 	// content (no quotes). Decoders that kept the escaped original set it so
 	// the message is copied, not escaped a second time.
 	MessageJSON []byte
-	// SourceJSON, when set, is what AppendSource writes for Owner, LogGroup
+	// OriginJSON, when set, is what AppendOrigin writes for Owner, LogGroup
 	// and LogStream. The events of a subscription payload share all three,
 	// so they are encoded once per payload, not once per event.
-	SourceJSON []byte
+	OriginJSON []byte
 	// Fields is a JSON object of what the parsers extracted, already bounded,
 	// or empty. It is kept encoded so it is built once and copied verbatim into
 	// NDJSON, OpenSearch documents and the Parquet column.
@@ -57,10 +57,10 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = AppendTimestamp(dst, r.TimestampMillis)
 	dst = append(dst, `","id":`...)
 	dst = AppendString(dst, r.ID)
-	if r.SourceJSON != nil {
-		dst = append(dst, r.SourceJSON...)
+	if r.OriginJSON != nil {
+		dst = append(dst, r.OriginJSON...)
 	} else {
-		dst = AppendSource(dst, r.Owner, r.LogGroup, r.LogStream)
+		dst = AppendOrigin(dst, r.Owner, r.LogGroup, r.LogStream)
 	}
 	dst = append(dst, `,"message":`...)
 	if r.MessageJSON != nil {
@@ -87,9 +87,9 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// AppendSource appends the owner, log_group and log_stream members of a
-// record's JSON, with the comma before them: what Record.SourceJSON holds.
-func AppendSource(dst []byte, owner, group, stream string) []byte {
+// AppendOrigin appends the owner, log_group and log_stream members of a
+// record's JSON, with the comma before them: what Record.OriginJSON holds.
+func AppendOrigin(dst []byte, owner, group, stream string) []byte {
 	dst = append(dst, `,"owner":`...)
 	dst = AppendString(dst, owner)
 	dst = append(dst, `,"log_group":`...)

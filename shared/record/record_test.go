@@ -37,11 +37,11 @@ func TestRecordJSON(t *testing.T) {
 	if got := string(r.AppendJSON(nil)); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	r.SourceJSON = AppendSource(nil, r.Owner, r.LogGroup, r.LogStream)
+	r.OriginJSON = AppendOrigin(nil, r.Owner, r.LogGroup, r.LogStream)
 	if got := string(r.AppendJSON(nil)); got != want {
-		t.Errorf("with SourceJSON:\ngot  %s\nwant %s", got, want)
+		t.Errorf("with OriginJSON:\ngot  %s\nwant %s", got, want)
 	}
-	r.SourceJSON = nil
+	r.OriginJSON = nil
 	r.Level, r.TraceID, r.Fields = "", "", nil
 	want = `{"@timestamp":"2025-11-22T04:24:48.123Z","id":"1","owner":"123456789012","log_group":"/g","log_stream":"s","message":"m","source_type":"json"}`
 	if got := string(r.AppendJSON(nil)); got != want {
