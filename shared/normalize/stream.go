@@ -305,8 +305,13 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return ok
 	case '{':
-		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
-			return false // stored as text: the tree path's work
+		if depth >= maxStreamDepth {
+			return false
+		}
+		if write && depth >= w.lim.MaxDepth {
+			// stored as text; the tree path inspects a nested parent's
+			// members first, so that case stays its work
+			return parent == "" && t.stringify(depth)
 		}
 		t.i++
 		t.ws()
@@ -328,8 +333,11 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return true
 	case '[':
-		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+		if depth >= maxStreamDepth {
 			return false
+		}
+		if write && depth >= w.lim.MaxDepth {
+			return t.stringify(depth)
 		}
 		t.i++
 		t.ws()
@@ -361,6 +369,108 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		w.buf = append(w.buf, v...)
 	}
 	return ok
+}
+
+// stringify reads the object or array at t.i, too deep to be written as
+// one, and writes it as fieldWriter.stringify writes the tree path's value:
+// its JSON text, as appendJSON builds it, stored as a string. This keeps
+// messages with one deep member (CloudTrail requestParameters, say) on the
+// one-pass path instead of parsing them again with fastjson.
+func (t *objectStream) stringify(depth int) bool {
+	w := &t.n.w
+	var ok bool
+	if w.tmp, ok = t.appendJSON(w.tmp[:0], w.lim.MaxValueBytes+1, depth); !ok {
+		return false
+	}
+	w.dropped++
+	w.str(b2s(w.tmp))
+	return true
+}
+
+// appendJSON reads one value whose key sits at depth and appends it to dst
+// as appendJSON appends the parsed value: the same text, cut off at the same
+// points once dst holds more than limit bytes. What is cut off is still
+// read, to be checked.
+func (t *objectStream) appendJSON(dst []byte, limit, depth int) ([]byte, bool) {
+	if len(dst) > limit {
+		return dst, t.value(false, depth, "")
+	}
+	if t.i >= len(t.s) {
+		return dst, false
+	}
+	var ok bool
+	switch t.s[t.i] {
+	case '"':
+		var v string
+		if v, ok = t.str(); ok {
+			dst = record.AppendString(dst, v)
+		}
+		return dst, ok
+	case '{':
+		if depth >= maxStreamDepth {
+			return dst, false
+		}
+		t.i++
+		t.ws()
+		dst = append(dst, '{')
+		first := true
+		for more := t.begin('}'); more; {
+			var k string
+			if k, ok = t.key(); !ok {
+				return dst, false
+			}
+			if len(dst) > limit {
+				ok = t.value(false, depth+1, "")
+			} else {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = record.AppendString(dst, k)
+				dst = append(dst, ':')
+				dst, ok = t.appendJSON(dst, limit, depth+1)
+			}
+			if !ok {
+				return dst, false
+			}
+			if more, ok = t.more('}'); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case '[':
+		if depth >= maxStreamDepth {
+			return dst, false
+		}
+		t.i++
+		t.ws()
+		dst = append(dst, '[')
+		first := true
+		for more := t.begin(']'); more; {
+			if len(dst) > limit {
+				ok = t.value(false, depth+1, "")
+			} else {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst, ok = t.appendJSON(dst, limit, depth+1)
+			}
+			if !ok {
+				return dst, false
+			}
+			if more, ok = t.more(']'); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	}
+	// a number or a literal: its text, as the tree path writes it
+	from := t.i
+	if !t.value(false, depth, "") {
+		return dst, false
+	}
+	return append(dst, t.s[from:t.i]...), true
 }
 
 // nested looks at a member k of the top-level object under parent for a
@@ -670,7 +780,11 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 		case p.keep == nil || t.s[t.i] != '{':
 			ok = t.value(t.writeKey(k, mark), depth, "")
 		case depth >= w.lim.MaxDepth:
-			return false // stored as text: the tree path's work
+			if t.writeKey(k, mark) {
+				ok = t.stringify(depth)
+			} else {
+				ok = t.value(false, depth, "")
+			}
 		case !t.writeKey(k, mark):
 			ok = t.value(false, depth, "")
 		default:
