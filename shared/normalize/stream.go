@@ -567,28 +567,27 @@ func (t *objectStream) str() (string, bool) {
 // len(s)), and whether every byte before it is printable ASCII: one pass
 // for both, eight bytes at a time.
 func stringStop(s string, i int) (int, bool) {
-	const quotes, backslashes, spaces = ones * '"', ones * '\\', ones * ' '
+	const quotes, backslashes, controls = ones * '"', ones * '\\', ones * 0x20
 	plain := true
 	for ; i+8 <= len(s); i += 8 {
 		w := load64(s, i)
-		if !record.NeedsEscape(w) {
+		// record.NeedsEscape's tests, kept as marks (bit 7 of a byte), so
+		// that the stop and whether the bytes before it are plain come out
+		// of one pass over the word. A false mark only sits above a true
+		// one of its test: the lowest stop mark is a true '"' or '\\', and
+		// a mark below it is a true control or non-ASCII byte.
+		a, b := w^quotes, w^backslashes
+		stops := ((a-ones)&^a | (b-ones)&^b) & highs
+		marks := stops | ((w-controls)|w)&highs
+		if marks == 0 {
 			continue
 		}
-		a, b := w^quotes, w^backslashes
-		// The lowest marked byte is a true match (false marks only sit
-		// above a true one).
-		m := ((a-ones)&^a | (b-ones)&^b) & highs
-		if m == 0 {
+		if stops == 0 {
 			plain = false // a control or non-ASCII byte, no stop
 			continue
 		}
-		stop := bits.TrailingZeros64(m) >> 3
-		if plain && stop > 0 {
-			// the bytes before the stop, the rest made spaces
-			keep := uint64(1)<<(8*stop) - 1
-			plain = !record.NeedsEscape(w&keep | spaces&^keep)
-		}
-		return i + stop, plain
+		below := stops&-stops - 1 // the bits under the lowest stop mark
+		return i + bits.TrailingZeros64(stops)>>3, plain && marks&below == 0
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
