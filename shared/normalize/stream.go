@@ -15,11 +15,13 @@ import (
 // Most JSON log lines are plain: short strings, numbers, a nested object or
 // two. For those it gives exactly what the tree path (jsonFields) gives: the
 // same fields, byte for byte, the same level and trace id, the same count of
-// what was dropped. At anything it does not handle the same way for sure (a
-// number outside the JSON grammar, a surrogate escape, a subtree deep enough
-// to be stored as text, a token fastjson might read differently) it gives up
-// and the caller takes the tree path: giving up is always safe. FuzzStream
-// checks the two paths against each other.
+// what was dropped; a subtree deep enough to be stored as text it writes
+// as the tree path's appendJSON would (see stringify). At anything it does
+// not handle the same way for sure (a number outside the JSON grammar, a
+// surrogate escape, a deep subtree under a key whose members are inspected,
+// a token fastjson might read differently) it gives up and the caller takes
+// the tree path: giving up is always safe. FuzzStream checks the two paths
+// against each other.
 type objectStream struct {
 	n   *Normalizer
 	rec *record.Record
