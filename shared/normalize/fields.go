@@ -84,12 +84,19 @@ func (w *fieldWriter) key(k string, mark int) bool {
 }
 
 // plainKeyChecked is key for a k the caller knows needs no escaping.
+// It is plainKey written out: the streaming path calls it for every key.
 func (w *fieldWriter) plainKeyChecked(k string, mark int) bool {
 	if len(k) == 0 || len(k) > w.lim.MaxValueBytes || w.used >= w.lim.MaxFields {
 		w.dropped++
 		return false
 	}
-	return w.plainKey(k, mark)
+	bit := keyBit(k)
+	if w.bloom&bit != 0 && w.seen(k, mark) {
+		return false
+	}
+	w.bloom |= bit
+	w.appendKey(k)
+	return true
 }
 
 // isPlain reports whether k needs no escaping in a JSON string.

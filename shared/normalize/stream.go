@@ -15,11 +15,13 @@ import (
 // Most JSON log lines are plain: short strings, numbers, a nested object or
 // two. For those it gives exactly what the tree path (jsonFields) gives: the
 // same fields, byte for byte, the same level and trace id, the same count of
-// what was dropped. At anything it does not handle the same way for sure (a
-// number outside the JSON grammar, a surrogate escape, a subtree deep enough
-// to be stored as text, a token fastjson might read differently) it gives up
-// and the caller takes the tree path: giving up is always safe. FuzzStream
-// checks the two paths against each other.
+// what was dropped; a subtree deep enough to be stored as text it writes
+// as the tree path's appendJSON would (see stringify). At anything it does
+// not handle the same way for sure (a number outside the JSON grammar, a
+// surrogate escape, a deep subtree under a key whose members are inspected,
+// a token fastjson might read differently) it gives up and the caller takes
+// the tree path: giving up is always safe. FuzzStream checks the two paths
+// against each other.
 type objectStream struct {
 	n   *Normalizer
 	rec *record.Record
@@ -305,8 +307,13 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return ok
 	case '{':
-		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
-			return false // stored as text: the tree path's work
+		if depth >= maxStreamDepth {
+			return false
+		}
+		if write && depth >= w.lim.MaxDepth {
+			// stored as text; the tree path inspects a nested parent's
+			// members first, so that case stays its work
+			return parent == "" && t.stringify(depth)
 		}
 		t.i++
 		t.ws()
@@ -328,8 +335,11 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		}
 		return true
 	case '[':
-		if write && depth >= w.lim.MaxDepth || depth >= maxStreamDepth {
+		if depth >= maxStreamDepth {
 			return false
+		}
+		if write && depth >= w.lim.MaxDepth {
+			return t.stringify(depth)
 		}
 		t.i++
 		t.ws()
@@ -361,6 +371,108 @@ func (t *objectStream) value(write bool, depth int, parent string) bool {
 		w.buf = append(w.buf, v...)
 	}
 	return ok
+}
+
+// stringify reads the object or array at t.i, too deep to be written as
+// one, and writes it as fieldWriter.stringify writes the tree path's value:
+// its JSON text, as appendJSON builds it, stored as a string. This keeps
+// messages with one deep member (CloudTrail requestParameters, say) on the
+// one-pass path instead of parsing them again with fastjson.
+func (t *objectStream) stringify(depth int) bool {
+	w := &t.n.w
+	var ok bool
+	if w.tmp, ok = t.appendJSON(w.tmp[:0], w.lim.MaxValueBytes+1, depth); !ok {
+		return false
+	}
+	w.dropped++
+	w.str(b2s(w.tmp))
+	return true
+}
+
+// appendJSON reads one value whose key sits at depth and appends it to dst
+// as appendJSON appends the parsed value: the same text, cut off at the same
+// points once dst holds more than limit bytes. What is cut off is still
+// read, to be checked.
+func (t *objectStream) appendJSON(dst []byte, limit, depth int) ([]byte, bool) {
+	if len(dst) > limit {
+		return dst, t.value(false, depth, "")
+	}
+	if t.i >= len(t.s) {
+		return dst, false
+	}
+	var ok bool
+	switch t.s[t.i] {
+	case '"':
+		var v string
+		if v, ok = t.str(); ok {
+			dst = record.AppendString(dst, v)
+		}
+		return dst, ok
+	case '{':
+		if depth >= maxStreamDepth {
+			return dst, false
+		}
+		t.i++
+		t.ws()
+		dst = append(dst, '{')
+		first := true
+		for more := t.begin('}'); more; {
+			var k string
+			if k, ok = t.key(); !ok {
+				return dst, false
+			}
+			if len(dst) > limit {
+				ok = t.value(false, depth+1, "")
+			} else {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = record.AppendString(dst, k)
+				dst = append(dst, ':')
+				dst, ok = t.appendJSON(dst, limit, depth+1)
+			}
+			if !ok {
+				return dst, false
+			}
+			if more, ok = t.more('}'); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case '[':
+		if depth >= maxStreamDepth {
+			return dst, false
+		}
+		t.i++
+		t.ws()
+		dst = append(dst, '[')
+		first := true
+		for more := t.begin(']'); more; {
+			if len(dst) > limit {
+				ok = t.value(false, depth+1, "")
+			} else {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst, ok = t.appendJSON(dst, limit, depth+1)
+			}
+			if !ok {
+				return dst, false
+			}
+			if more, ok = t.more(']'); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	}
+	// a number or a literal: its text, as the tree path writes it
+	from := t.i
+	if !t.value(false, depth, "") {
+		return dst, false
+	}
+	return append(dst, t.s[from:t.i]...), true
 }
 
 // nested looks at a member k of the top-level object under parent for a
@@ -457,28 +569,27 @@ func (t *objectStream) str() (string, bool) {
 // len(s)), and whether every byte before it is printable ASCII: one pass
 // for both, eight bytes at a time.
 func stringStop(s string, i int) (int, bool) {
-	const quotes, backslashes, spaces = ones * '"', ones * '\\', ones * ' '
+	const quotes, backslashes, controls = ones * '"', ones * '\\', ones * 0x20
 	plain := true
 	for ; i+8 <= len(s); i += 8 {
 		w := load64(s, i)
-		if !record.NeedsEscape(w) {
+		// record.NeedsEscape's tests, kept as marks (bit 7 of a byte), so
+		// that the stop and whether the bytes before it are plain come out
+		// of one pass over the word. A false mark only sits above a true
+		// one of its test: the lowest stop mark is a true '"' or '\\', and
+		// a mark below it is a true control or non-ASCII byte.
+		a, b := w^quotes, w^backslashes
+		stops := ((a-ones)&^a | (b-ones)&^b) & highs
+		marks := stops | ((w-controls)|w)&highs
+		if marks == 0 {
 			continue
 		}
-		a, b := w^quotes, w^backslashes
-		// The lowest marked byte is a true match (false marks only sit
-		// above a true one).
-		m := ((a-ones)&^a | (b-ones)&^b) & highs
-		if m == 0 {
+		if stops == 0 {
 			plain = false // a control or non-ASCII byte, no stop
 			continue
 		}
-		stop := bits.TrailingZeros64(m) >> 3
-		if plain && stop > 0 {
-			// the bytes before the stop, the rest made spaces
-			keep := uint64(1)<<(8*stop) - 1
-			plain = !record.NeedsEscape(w&keep | spaces&^keep)
-		}
-		return i + stop, plain
+		below := stops&-stops - 1 // the bits under the lowest stop mark
+		return i + bits.TrailingZeros64(stops)>>3, plain && marks&below == 0
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
@@ -670,7 +781,11 @@ func (t *objectStream) project(keep []projection, mark, depth int, ct *cloudTrai
 		case p.keep == nil || t.s[t.i] != '{':
 			ok = t.value(t.writeKey(k, mark), depth, "")
 		case depth >= w.lim.MaxDepth:
-			return false // stored as text: the tree path's work
+			if t.writeKey(k, mark) {
+				ok = t.stringify(depth)
+			} else {
+				ok = t.value(false, depth, "")
+			}
 		case !t.writeKey(k, mark):
 			ok = t.value(false, depth, "")
 		default:
