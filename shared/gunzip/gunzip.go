@@ -451,7 +451,7 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 		}
 		e = lt[bits&(1<<litRoot-1)]
 
-		if op+length+8 > len(out) {
+		if op+length+40 > len(out) {
 			if op+length > len(out) {
 				d.out, d.op = out, op
 				if err = d.reserve(length); err != nil {
@@ -468,12 +468,17 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 		}
 		src := op - dist
 		if dist >= 8 {
-			// Words may overlap the bytes they write only when dist < 8;
-			// writing up to 7 bytes past the match is harmless, the
-			// next symbols overwrite them. Most matches are short: the
-			// first word is copied before any loop test.
-			binary.LittleEndian.PutUint64(out[op:], binary.LittleEndian.Uint64(out[src:]))
-			for i := 8; i < length; i += 8 {
+			// A word reads only bytes written before it when dist ≥ 8.
+			// Writing past the match is harmless: the next symbols
+			// overwrite those bytes. Most matches are under 32 bytes,
+			// so four words go unconditionally and the loop's exit,
+			// which depends on the length, is rarely reached.
+			o, s := out[op:op+40], out[src:src+40]
+			binary.LittleEndian.PutUint64(o[0:], binary.LittleEndian.Uint64(s[0:]))
+			binary.LittleEndian.PutUint64(o[8:], binary.LittleEndian.Uint64(s[8:]))
+			binary.LittleEndian.PutUint64(o[16:], binary.LittleEndian.Uint64(s[16:]))
+			binary.LittleEndian.PutUint64(o[24:], binary.LittleEndian.Uint64(s[24:]))
+			for i := 32; i < length; i += 8 {
 				binary.LittleEndian.PutUint64(out[op+i:], binary.LittleEndian.Uint64(out[src+i:]))
 			}
 		} else if dist == 1 {
