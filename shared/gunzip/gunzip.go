@@ -478,8 +478,14 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			binary.LittleEndian.PutUint64(o[8:], binary.LittleEndian.Uint64(s[8:]))
 			binary.LittleEndian.PutUint64(o[16:], binary.LittleEndian.Uint64(s[16:]))
 			binary.LittleEndian.PutUint64(o[24:], binary.LittleEndian.Uint64(s[24:]))
-			for i := 32; i < length; i += 8 {
-				binary.LittleEndian.PutUint64(out[op+i:], binary.LittleEndian.Uint64(out[src+i:]))
+			if length > 32 {
+				if dist >= length {
+					copy(out[op+32:op+length], out[src+32:src+length])
+				} else {
+					for i := 32; i < length; i += 8 {
+						binary.LittleEndian.PutUint64(out[op+i:], binary.LittleEndian.Uint64(out[src+i:]))
+					}
+				}
 			}
 		} else if dist == 1 {
 			b := out[src]
