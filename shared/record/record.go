@@ -102,30 +102,57 @@ func AppendOrigin(dst []byte, owner, group, stream string) []byte {
 // UTC (2026-11-22T04:24:48.123Z), the format OpenSearch's date type and
 // Athena both read.
 func AppendTimestamp(dst []byte, ms int64) []byte {
-	t := time.UnixMilli(ms).UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	days, rem := ms/86_400_000, ms%86_400_000
+	if rem < 0 {
+		days, rem = days-1, rem+86_400_000
 	}
+	y, mo, d := civilDate(days)
+	if y < 0 || y > 9999 {
+		return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	}
+	ofDay := int(rem)
 	dst = append4(dst, y)
 	dst = append(dst, '-')
-	dst = append2(dst, int(mo))
+	dst = append2(dst, mo)
 	dst = append(dst, '-')
 	dst = append2(dst, d)
 	dst = append(dst, 'T')
-	dst = append2(dst, h)
+	dst = append2(dst, ofDay/3_600_000)
 	dst = append(dst, ':')
-	dst = append2(dst, mi)
+	dst = append2(dst, ofDay/60_000%60)
 	dst = append(dst, ':')
-	dst = append2(dst, s)
+	dst = append2(dst, ofDay/1000%60)
 	dst = append(dst, '.')
-	msec := int(ms % 1000)
-	if msec < 0 {
-		msec += 1000
-	}
+	msec := ofDay % 1000
 	dst = append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10))
 	return append(dst, 'Z')
+}
+
+// civilDate is the proleptic Gregorian date of a day counted from
+// 1970-01-01, by integer arithmetic on 400-year eras (the calendar repeats
+// every 146,097 days) with years starting on March 1, so February's leap
+// day falls at a year's end. It runs once per log event: time.Time's Date
+// costs several times as much.
+func civilDate(days int64) (year, month, day int) {
+	z := days + 719_468 // days from 0000-03-01
+	era := z / 146_097
+	if z < 0 && z%146_097 != 0 {
+		era--
+	}
+	doe := z - era*146_097                                   // day of era, 0–146096
+	yoe := (doe - doe/1460 + doe/36_524 - doe/146_096) / 365 // year of era, 0–399
+	doy := doe - (365*yoe + yoe/4 - yoe/100)                 // day of the March-based year, 0–365
+	mp := (5*doy + 2) / 153                                  // month from March, 0–11
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	year = int(yoe + era*400)
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }
 
 func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }

@@ -2,6 +2,8 @@ package record
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -51,11 +53,24 @@ func TestRecordJSON(t *testing.T) {
 
 func TestAppendTimestampMatchesTimeFormat(t *testing.T) {
 	t.Parallel()
-	for _, ms := range []int64{0, 1, 999, 1763785488123, -1, 253402300799999, 253402300800000, -62135596800000} {
+	check := func(ms int64) {
+		t.Helper()
 		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 		if got := string(AppendTimestamp(nil, ms)); got != want {
-			t.Errorf("AppendTimestamp(%d) = %s, want %s", ms, got, want)
+			t.Fatalf("AppendTimestamp(%d) = %s, want %s", ms, got, want)
 		}
+	}
+	for _, ms := range []int64{0, 1, 999, 1763785488123, -1, 253402300799999, 253402300800000, -62135596800000,
+		-62167219200000, -62167219200001, 951782400000, 951868799999, 4107542400000, math.MaxInt64, math.MinInt64} {
+		check(ms)
+	}
+	// Every day from year 0 to 10000, at a time of day that moves along.
+	for ms := int64(-62167219200000 - 86_400_000); ms < 253402300800000+86_400_000; ms += 86_400_000 + 7_777 {
+		check(ms)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100_000 {
+		check(rng.Int64N(2*253402300800000) - 253402300800000)
 	}
 }
 
