@@ -265,6 +265,12 @@ func isLevelKey(w string) bool {
 	if len(w) < 3 || len(w) > 9 {
 		return false
 	}
+	// Every level key a word of letters can spell (level, lvl, loglevel,
+	// levelname, levelstr, severity) starts with l or s: most words of
+	// free text are turned away here, before classifyKey.
+	if c := w[0] | 0x20; c != 'l' && c != 's' {
+		return false
+	}
 	return classifyKey(w) == roleLevel
 }
 
