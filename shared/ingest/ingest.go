@@ -83,8 +83,10 @@ func (p *Processor) Normalize(rec *record.Record) bool {
 	}
 	if p.redactor != nil {
 		msg, counts := p.redactor.Redact(rec.Message)
-		rec.Message = msg
-		p.Stats.Redactions += counts.Total()
+		if !sameString(msg, rec.Message) { // else nothing matched: counts are zero
+			p.Stats.Redactions += counts.Total()
+			rec.Message = msg
+		}
 	}
 	st := p.normalizer.Normalize(rec)
 	p.Stats.FieldsTruncated += st.FieldsDropped
