@@ -1,5 +1,6 @@
 // Package gunzip decompresses a gzip stream (RFC 1952, DEFLATE of RFC 1951)
-// that is wholly in memory, about twice as fast as a streaming reader.
+// that is wholly in memory, about 1.5 times as fast as the fastest streaming
+// reader we measured (klauspost/compress: go test -bench Inflate).
 //
 // Every record Tributary decodes (a Firehose record, an awslogs payload) is
 // already one byte slice, so the streaming design of compress/gzip and
@@ -53,7 +54,9 @@ func (z *Inflater) Append(dst, src []byte, limit int) (out []byte, err error) {
 		}
 	}()
 	d := decoder{z: z, in: src, out: dst[:cap(dst)], op: len(dst), max: len(dst) + limit}
-	d.reserve(sizeHint(src, limit))
+	// A hint over the limit is simply not reserved: decoding then stops
+	// at the limit itself.
+	_ = d.reserve(sizeHint(src, limit))
 	for {
 		if err := d.member(); err != nil {
 			return dst, err
