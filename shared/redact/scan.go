@@ -117,7 +117,7 @@ func keyTail(s string, p int) bool {
 		return true
 	}
 	j := p - 1 - int(quoteAfterKey[s[p-1]]) // a table, not a branch: half the keys are quoted
-	t := tailLast[s[j]] & tailPrev[s[j-1]] & tail3[s[j-2]]
+	t := uint8(tails[s[j]]) & uint8(tails[s[j-1]]>>8) & uint8(tails[s[j-2]]>>16)
 	if t == tailIon {
 		return s[j-5]|0x20 == 'z'
 	}
@@ -138,6 +138,15 @@ var tailLast, tailPrev, tail3 = func() (last, prev, third [256]uint8) {
 		}
 	}
 	return last, prev, third
+}()
+
+// tails holds tailLast, tailPrev and tail3 in its low three bytes: one
+// table address in the loop rather than three.
+var tails = func() (t [256]uint32) {
+	for c := range t {
+		t[c] = uint32(tailLast[c]) | uint32(tailPrev[c])<<8 | uint32(tail3[c])<<16
+	}
+	return t
 }()
 
 // quoteAfterKey is 1 for a double quote: keyTail skips one after the key.
