@@ -257,6 +257,9 @@ func field(sc *scanner, name string) (string, error) {
 }
 
 func logEvent(sc *scanner) (LogEvent, error) {
+	if ev, ok := compactEvent(sc); ok {
+		return ev, nil
+	}
 	var ev LogEvent
 	if k := sc.kind(); k != "object" {
 		return ev, fmt.Errorf("%w: event is %s", ErrInvalidJSON, k)
@@ -297,4 +300,35 @@ func logEvent(sc *scanner) (LogEvent, error) {
 		return ev, fmt.Errorf("%w: timestamp", ErrMissingField)
 	}
 	return ev, nil
+}
+
+// compactEvent reads an event written as CloudWatch Logs writes them,
+// {"id":"…","timestamp":…,"message":"…"} without blanks, matching the
+// punctuation and key names as whole strings instead of token by token.
+// Any other shape, or an error, reports false with the cursor back at the
+// start, and logEvent reads the event the general way: the result is the
+// same either way.
+func compactEvent(sc *scanner) (LogEvent, bool) {
+	start := sc.i
+	if !sc.lit(`{"id":"`) {
+		return LogEvent{}, false
+	}
+	sc.i-- // str wants the quote
+	id, _, _, err := sc.str()
+	if err != nil || !sc.lit(`,"timestamp":`) || sc.i >= len(sc.b) || (sc.b[sc.i] != '-' && sc.b[sc.i]-'0' > 9) {
+		sc.i = start
+		return LogEvent{}, false
+	}
+	ts, err := sc.number()
+	if err != nil || !sc.lit(`,"message":"`) {
+		sc.i = start
+		return LogEvent{}, false
+	}
+	sc.i--
+	msg, raw, rawOK, err := sc.str()
+	if err != nil || !sc.lit("}") {
+		sc.i = start
+		return LogEvent{}, false
+	}
+	return LogEvent{ID: id, Timestamp: ts, Message: msg, RawMessage: raw, RawOK: rawOK}, true
 }

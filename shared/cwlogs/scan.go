@@ -493,6 +493,15 @@ func (s *scanner) skip(depth int) error {
 	}
 }
 
+// lit consumes lit when the input continues with it.
+func (s *scanner) lit(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
+}
+
 func (s *scanner) literal(lit string) error {
 	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
 		return s.errorf("want %s", lit)
