@@ -186,7 +186,10 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 	s.flags = [2]uint64{}
 	var err error
 	base := start
-	for ; base+64 <= len(b); base += 64 {
+	// The blocks stop 16 bytes short of the input's end, so that the byte
+	// after a backslash and a 16-byte load at any stop are always there;
+	// the bytes past them, the end of the payload, take the byte loop.
+	for ; base+64+16 <= len(b); base += 64 {
 		s.prev = s.flags
 		m, bh, bc := block((*[64]byte)(b[base:]))
 		s.flags[0] |= bh
@@ -201,7 +204,7 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			// Drop this stop and the next byte's: whatever the escape
 			// stands for, the byte after its backslash is not a stop.
 			m &^= 3 << k
-			if n := p - i; n <= 16 && i+16 <= len(b) {
+			if p-i <= 16 {
 				*(*[16]byte)(dst[o:]) = *(*[16]byte)(b[i:])
 			} else {
 				copy(dst[o:], b[i:p])
@@ -216,10 +219,6 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 					high, ctl = s.prev[0]|h, s.prev[1]|c
 				}
 				return s.endEscaped(start, p, dst[:o], out, high, ctl)
-			}
-			if p+1 >= len(b) {
-				s.i = p
-				return "", nil, false, s.errorf("unterminated escape")
 			}
 			if v := unescape[b[p+1]]; v != 0 {
 				dst[o] = v
