@@ -211,14 +211,7 @@ func (d *Decoder) Parse(raw []byte) (*Envelope, error) {
 			}
 			sawEvents = true
 			d.events = d.events[:0]
-			err = sc.array(func(i int) error {
-				ev, err := logEvent(sc)
-				if err != nil {
-					return fmt.Errorf("logEvents[%d]: %w", i, err)
-				}
-				d.events = append(d.events, ev)
-				return nil
-			})
+			err = d.logEvents(sc)
 		default:
 			err = sc.skip(1)
 		}
@@ -242,6 +235,30 @@ func (d *Decoder) Parse(raw []byte) (*Envelope, error) {
 	}
 	env.LogEvents = d.events
 	return env, nil
+}
+
+// logEvents reads the array of events at the cursor into d.events, in a
+// loop of its own rather than through array: per event, its closure call
+// costs about as much as reading a compact event's punctuation.
+func (d *Decoder) logEvents(sc *scanner) error {
+	sc.i++ // the '[' kind saw
+	if sc.consume(']') {
+		return nil
+	}
+	for i := 0; ; i++ {
+		ev, err := logEvent(sc)
+		if err != nil {
+			return fmt.Errorf("logEvents[%d]: %w", i, err)
+		}
+		d.events = append(d.events, ev)
+		if sc.consume(',') {
+			continue
+		}
+		if sc.consume(']') {
+			return nil
+		}
+		return sc.errorf("want ',' or ']'")
+	}
 }
 
 // field reads a string field, naming it when it is something else.
