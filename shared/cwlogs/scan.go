@@ -32,6 +32,10 @@ func (s *scanner) errorf(format string, args ...any) error {
 }
 
 func (s *scanner) ws() {
+	// The payload is compact JSON: one compare settles the common case.
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -182,7 +186,10 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 	s.flags = [2]uint64{}
 	var err error
 	base := start
-	for ; base+64 <= len(b); base += 64 {
+	// The blocks stop 16 bytes short of the input's end, so that the byte
+	// after a backslash and a 16-byte load at any stop are always there;
+	// the bytes past them, the end of the payload, take the byte loop.
+	for ; base+64+16 <= len(b); base += 64 {
 		s.prev = s.flags
 		m, bh, bc := block((*[64]byte)(b[base:]))
 		s.flags[0] |= bh
@@ -197,7 +204,7 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			// Drop this stop and the next byte's: whatever the escape
 			// stands for, the byte after its backslash is not a stop.
 			m &^= 3 << k
-			if n := p - i; n <= 16 && i+16 <= len(b) {
+			if p-i <= 16 {
 				*(*[16]byte)(dst[o:]) = *(*[16]byte)(b[i:])
 			} else {
 				copy(dst[o:], b[i:p])
@@ -212,10 +219,6 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 					high, ctl = s.prev[0]|h, s.prev[1]|c
 				}
 				return s.endEscaped(start, p, dst[:o], out, high, ctl)
-			}
-			if p+1 >= len(b) {
-				s.i = p
-				return "", nil, false, s.errorf("unterminated escape")
 			}
 			if v := unescape[b[p+1]]; v != 0 {
 				dst[o] = v
@@ -487,6 +490,15 @@ func (s *scanner) skip(depth int) error {
 		}
 		return s.errorf("unexpected %q", c)
 	}
+}
+
+// lit consumes lit when the input continues with it.
+func (s *scanner) lit(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
 }
 
 func (s *scanner) literal(lit string) error {

@@ -96,7 +96,8 @@ func (m writerMark) restore(w *fieldWriter) {
 }
 
 func (t *objectStream) ws() {
-	for t.i < len(t.s) && isSpace(t.s[t.i]) {
+	// Most messages are compact: one compare settles the common case.
+	for t.i < len(t.s) && t.s[t.i] <= ' ' && isSpace(t.s[t.i]) {
 		t.i++
 	}
 }
@@ -238,9 +239,12 @@ func (t *objectStream) key() (string, bool) {
 		return "", false
 	}
 	t.keyPlain = t.strPlain
-	t.ws()
+	// The colon nearly always follows the key's quote directly.
 	if t.i >= len(t.s) || t.s[t.i] != ':' {
-		return "", false
+		t.ws()
+		if t.i >= len(t.s) || t.s[t.i] != ':' {
+			return "", false
+		}
 	}
 	t.i++
 	t.ws()
