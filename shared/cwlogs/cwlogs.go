@@ -117,9 +117,10 @@ func IsGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 // Inflate decompresses a gzip payload into the decoder's buffer within the
 // limits. The returned slice is valid until the next call.
 //
-// The in-memory inflater (shared/gunzip) decodes well-formed payloads;
-// anything it refuses, a payload over the limits included, is decoded again
-// by klauspost/compress's streaming reader, whose verdict and error stand.
+// The in-memory inflater (shared/gunzip) decodes well-formed payloads and
+// stops a bomb at the limit; anything else it refuses (truncated, corrupt,
+// trailing bytes) is decoded again by klauspost/compress's streaming reader,
+// whose verdict and error stand.
 func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 	if !IsGzip(compressed) {
 		return nil, ErrNotGzip
@@ -128,9 +129,16 @@ func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 	if d.fast == nil {
 		d.fast = new(gunzip.Inflater)
 	}
-	if out, err := d.fast.Append(d.buf[:0], compressed, int(limit)); err == nil {
+	out, err := d.fast.Append(d.buf[:0], compressed, int(limit))
+	switch {
+	case err == nil:
 		d.buf = out
 		return out, nil
+	case errors.Is(err, gunzip.ErrLimit):
+		// It decoded more than the limit without an error: a bomb. Its
+		// buffer is dropped, not kept, and the streaming reader is not
+		// asked to inflate it all over again.
+		return nil, d.limits.exceeded(limit, byRatio, len(compressed))
 	}
 	src := bytes.NewReader(compressed)
 	if d.gz == nil {
@@ -151,12 +159,18 @@ func (d *Decoder) Inflate(compressed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if n > limit {
-		if byRatio {
-			return nil, fmt.Errorf("%w: more than %d bytes from %d compressed (max ratio %d)", ErrRatio, limit, len(compressed), d.limits.MaxRatio)
-		}
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		return nil, d.limits.exceeded(limit, byRatio, len(compressed))
 	}
 	return d.buf, nil
+}
+
+// exceeded is the error for a payload of compressed bytes that inflates to
+// more than limit.
+func (l Limits) exceeded(limit int64, byRatio bool, compressed int) error {
+	if byRatio {
+		return fmt.Errorf("%w: more than %d bytes from %d compressed (max ratio %d)", ErrRatio, limit, compressed, l.MaxRatio)
+	}
+	return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 }
 
 // Decode inflates and parses one gzip'd subscription payload.

@@ -11,10 +11,12 @@
 //
 // It is strict and reports failure rather than guess: anything it does not
 // decode exactly (a malformed or truncated stream, a checksum or length
-// mismatch, trailing bytes, output above the limit) is an error, and callers
-// hand such input to klauspost/compress, whose verdict stands. Every member's
+// mismatch, trailing bytes) is an error wrapping ErrFormat, and callers hand
+// such input to klauspost/compress, whose verdict stands. Every member's
 // output is checked against the CRC-32 and length in its trailer, so a
-// decoding bug would show up as an error, not as wrong bytes.
+// decoding bug would show up as an error, not as wrong bytes. Output past
+// the limit stops decoding at once with ErrLimit: a gzip bomb costs no more
+// than the limit, in time and in memory.
 package gunzip
 
 import (
