@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -96,6 +97,24 @@ func TestDecodeFixtures(t *testing.T) {
 				t.Errorf("round trip differs:\n%s\n%s", a, b)
 			}
 		})
+	}
+}
+
+// A bomb costs about its limit in memory: it is stopped where it crosses
+// the limit, not inflated a second time by the streaming reader.
+func TestBombIsRefusedWithinItsLimit(t *testing.T) {
+	const limit = 4 << 20
+	bomb := gz(t, make([]byte, 64<<20))
+	d := NewDecoder(Limits{MaxInflatedBytes: limit, MaxRatio: 1 << 30})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := d.Decode(bomb)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 3*limit {
+		t.Errorf("refusing the bomb allocated %d bytes, over 3× its %d-byte limit", got, limit)
 	}
 }
 
