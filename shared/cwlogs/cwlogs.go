@@ -333,6 +333,14 @@ func logEvent(sc *scanner) (LogEvent, error) {
 	return ev, nil
 }
 
+// rewind returns the scanner to an earlier cursor and arena length. The
+// arena is rewound too: left there, what str unescaped since would be
+// unescaped again by the general path, and the arena would outgrow the
+// input, which makes each escaped string reserve room again (quadratic).
+func (s *scanner) rewind(i, arena int) {
+	s.i, s.arena = i, s.arena[:arena]
+}
+
 // compactEvent reads an event written as CloudWatch Logs writes them,
 // {"id":"…","timestamp":…,"message":"…"} without blanks, matching the
 // punctuation and key names as whole strings instead of token by token.
@@ -340,25 +348,25 @@ func logEvent(sc *scanner) (LogEvent, error) {
 // start, and logEvent reads the event the general way: the result is the
 // same either way.
 func compactEvent(sc *scanner) (LogEvent, bool) {
-	start := sc.i
+	start, arena := sc.i, len(sc.arena)
 	if !sc.lit(`{"id":"`) {
 		return LogEvent{}, false
 	}
 	sc.i-- // str wants the quote
 	id, _, _, err := sc.str()
 	if err != nil || !sc.lit(`,"timestamp":`) || sc.i >= len(sc.b) || (sc.b[sc.i] != '-' && sc.b[sc.i]-'0' > 9) {
-		sc.i = start
+		sc.rewind(start, arena)
 		return LogEvent{}, false
 	}
 	ts, err := sc.number()
 	if err != nil || !sc.lit(`,"message":"`) {
-		sc.i = start
+		sc.rewind(start, arena)
 		return LogEvent{}, false
 	}
 	sc.i--
 	msg, raw, rawOK, err := sc.str()
 	if err != nil || !sc.lit("}") {
-		sc.i = start
+		sc.rewind(start, arena)
 		return LogEvent{}, false
 	}
 	return LogEvent{ID: id, Timestamp: ts, Message: msg, RawMessage: raw, RawOK: rawOK}, true

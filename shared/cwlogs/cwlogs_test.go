@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -115,6 +116,59 @@ func TestBombIsRefusedWithinItsLimit(t *testing.T) {
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got > 3*limit {
 		t.Errorf("refusing the bomb allocated %d bytes, over 3× its %d-byte limit", got, limit)
+	}
+}
+
+// A decoder keeps the buffer of the largest payload it has inflated; a bomb
+// that follows is still refused at its own limit, not at that capacity.
+func TestBombAfterALargePayloadIsStillRefused(t *testing.T) {
+	d := NewDecoder(DefaultLimits)
+	var big bytes.Buffer
+	big.WriteString(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[`)
+	for i := range 20_000 {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `{"id":"%d","timestamp":1,"message":"%s"}`, i, strings.Repeat(string(rune('a'+i%26)), 1000))
+	}
+	big.WriteString(`]}`)
+	if _, err := d.Decode(gz(t, big.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	bomb := gz(t, make([]byte, 10<<20))
+	if _, err := d.Decode(bomb); !errors.Is(err, ErrRatio) {
+		t.Fatalf("after a %d-byte payload, a %d-byte bomb of 10 MiB: err = %v, want ErrRatio", big.Len(), len(bomb), err)
+	}
+}
+
+// Events the compact path starts on and then gives up (a member after the
+// message, a blank before the brace) are read again by the general path;
+// what the compact path unescaped must not stay in the arena, or every
+// escaped string reserves the rest of the payload again: time and memory
+// quadratic in the payload.
+func TestCompactPathMissesKeepTheArenaLinear(t *testing.T) {
+	for _, tail := range []string{`,"extractedFields":{"level":"info"}}`, ` }`} {
+		var p bytes.Buffer
+		p.WriteString(`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[`)
+		msg := `a\n` + strings.Repeat("x", 2000)
+		for i := range 500 {
+			if i > 0 {
+				p.WriteByte(',')
+			}
+			fmt.Fprintf(&p, `{"id":"%d","timestamp":1,"message":"%s"%s`, i, msg, tail)
+		}
+		p.WriteString(`]}`)
+		d := NewDecoder(DefaultLimits)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		env, err := d.Parse(p.Bytes())
+		runtime.ReadMemStats(&after)
+		if err != nil || len(env.LogEvents) != 500 || env.LogEvents[499].Message != "a\n"+strings.Repeat("x", 2000) {
+			t.Fatalf("tail %q: %v", tail, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > uint64(8*p.Len()) {
+			t.Errorf("tail %q: parsing %d bytes allocated %d", tail, p.Len(), got)
+		}
 	}
 }
 

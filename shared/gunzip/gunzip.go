@@ -55,7 +55,9 @@ func (z *Inflater) Append(dst, src []byte, limit int) (out []byte, err error) {
 			out, err = dst, fmt.Errorf("%w: %v", ErrFormat, r)
 		}
 	}()
-	d := decoder{z: z, in: src, out: dst[:cap(dst)], op: len(dst), max: len(dst) + limit}
+	// The buffer never reaches past the limit, spare capacity in dst
+	// included: the decoding loops check only the buffer's length.
+	d := decoder{z: z, in: src, out: dst[:min(cap(dst), len(dst)+limit)], op: len(dst), max: len(dst) + limit}
 	// A hint over the limit is simply not reserved: decoding then stops
 	// at the limit itself.
 	_ = d.reserve(sizeHint(src, limit))
@@ -169,7 +171,14 @@ func header(b []byte) (int, error) {
 		if flags&f == 0 {
 			continue
 		}
+		from := p
 		for ; p < len(b) && b[p] != 0; p++ {
+		}
+		// klauspost/compress (like compress/gzip) reads these into 512
+		// bytes and refuses longer ones; so must we, to accept nothing
+		// it would not.
+		if p-from >= 512 {
+			return 0, fmt.Errorf("%w: header name or comment of 512 bytes or more", ErrFormat)
 		}
 		p++
 	}

@@ -183,6 +183,14 @@ func TestLimit(t *testing.T) {
 	if _, err := z.Append(nil, stored, 1000); !errors.Is(err, ErrLimit) {
 		t.Fatalf("stored blocks over the limit: err = %v", err)
 	}
+	// Spare capacity in dst does not lift the limit (a decoder's buffer
+	// keeps the capacity of the largest payload it has seen).
+	if _, err := z.Append(make([]byte, 0, 2*len(data)), src, len(data)-1); !errors.Is(err, ErrLimit) {
+		t.Fatalf("into a larger buffer, one byte over: err = %v, want ErrLimit", err)
+	}
+	if got, err := z.Append(make([]byte, 3, 2*len(data)), src, len(data)); err != nil || !bytes.Equal(got[3:], data) {
+		t.Fatalf("into a larger buffer, exactly the limit: %v", err)
+	}
 	// A trailer that claims a huge size must not make Append allocate it.
 	bomb := append([]byte(nil), src...)
 	binary.LittleEndian.PutUint32(bomb[len(bomb)-4:], 1<<31)
@@ -199,6 +207,27 @@ func TestTruncated(t *testing.T) {
 		for n := range len(src) {
 			if got, err := z.Append(nil, src[:n], 1<<20); !errors.Is(err, ErrFormat) {
 				t.Fatalf("level %d, first %d of %d bytes: %d bytes, err %v", level, n, len(src), len(got), err)
+			}
+		}
+	}
+}
+
+// klauspost/compress refuses a file name or comment of 512 bytes or more;
+// gunzip must not accept what the reader it stands in front of refuses.
+func TestLongHeaderNamesAreRefusedLikeKlauspost(t *testing.T) {
+	var z Inflater
+	body := compress(t, []byte("hello"), 6)[10:]
+	for _, n := range []int{511, 512} {
+		for _, flag := range []byte{0x08, 0x10} {
+			src := append([]byte{0x1f, 0x8b, 8, flag, 0, 0, 0, 0, 0, 255}, bytes.Repeat([]byte{'a'}, n)...)
+			src = append(append(src, 0), body...)
+			got, err := z.Append(nil, src, 100)
+			_, werr := reference(src)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("%d-byte field %#x: gunzip %q, %v; klauspost %v", n, flag, got, err, werr)
+			}
+			if n == 511 && (err != nil || string(got) != "hello") {
+				t.Fatalf("511-byte field %#x: %q, %v", flag, got, err)
 			}
 		}
 	}
