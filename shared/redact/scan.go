@@ -138,27 +138,20 @@ func keyTail(s string, p int) bool {
 	return t|keySkip[s[j]] != 0
 }
 
-// The last three letters of the key names keyTail knows, one bit each:
-// a key may be one when the bit of its last letter in tailLast, of the letter
-// before in tailPrev and of the one before that in tail3 is the same.
+// The last three letters of the key names keyTail knows, one bit each per
+// name. tails holds, for each byte, the bits of the names whose last letter
+// it is (low byte), whose letter before the last (second byte) and whose
+// third letter from the end (third byte): a key may be one when the three
+// bytes it reads share a bit. One table, not three: one address in the loop.
 const tailIon = 1 << 7 // authorization
 
-var tailLast, tailPrev, tail3 = func() (last, prev, third [256]uint8) {
-	for bit, tail := range [...]string{"ord", "swd", "pwd", "ass", "ret", "key", "ken", "ion"} {
-		for k, t := range [...]*[256]uint8{&third, &prev, &last} {
-			c := tail[k]
-			t[c] |= 1 << bit
-			t[c-'a'+'A'] |= 1 << bit
-		}
-	}
-	return last, prev, third
-}()
-
-// tails holds tailLast, tailPrev and tail3 in its low three bytes: one
-// table address in the loop rather than three.
 var tails = func() (t [256]uint32) {
-	for c := range t {
-		t[c] = uint32(tailLast[c]) | uint32(tailPrev[c])<<8 | uint32(tail3[c])<<16
+	for bit, tail := range [...]string{"ord", "swd", "pwd", "ass", "ret", "key", "ken", "ion"} {
+		for k, shift := range [...]uint{16, 8, 0} { // tail[0] is third from the end
+			c := tail[k]
+			t[c] |= 1 << bit << shift
+			t[c-'a'+'A'] |= 1 << bit << shift
+		}
 	}
 	return t
 }()
