@@ -383,20 +383,20 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			// Up to three literals per refill: each code takes at most 15
 			// of the 56 bits loaded.
 			out[op] = byte(e >> 16)
-			bits >>= e & 0xff
-			nbits -= uint(e & 0xff)
+			bits >>= e & 63
+			nbits -= uint(e & 63)
 			op++
 			e = lt[bits&(1<<litRoot-1)]
 			if e&flagLiteral != 0 {
 				out[op] = byte(e >> 16)
-				bits >>= e & 0xff
-				nbits -= uint(e & 0xff)
+				bits >>= e & 63
+				nbits -= uint(e & 63)
 				op++
 				e = lt[bits&(1<<litRoot-1)]
 				if e&flagLiteral != 0 {
 					out[op] = byte(e >> 16)
-					bits >>= e & 0xff
-					nbits -= uint(e & 0xff)
+					bits >>= e & 63
+					nbits -= uint(e & 63)
 					op++
 					e = lt[bits&(1<<litRoot-1)]
 				}
@@ -414,8 +414,8 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			e = lt[int(e>>16)+int(bits&(1<<(e>>8&0xf)-1))]
 		}
 		saved := bits
-		bits >>= e & 0xff
-		nbits -= uint(e & 0xff)
+		bits >>= e & 63
+		nbits -= uint(e & 63)
 		if e&(flagLiteral|flagEnd|flagInvalid) != 0 {
 			if e&flagLiteral == 0 {
 				if e&flagInvalid != 0 {
@@ -439,7 +439,7 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			continue
 		}
 		// A length: its base plus the extra bits after the code.
-		length := int(e>>16) + int(saved&(1<<(e&0xff)-1)>>(e>>8&0xf))
+		length := int(e>>16) + int(saved&(1<<(e&63)-1)>>(e>>8&0xf))
 
 		de := dt[bits&(1<<distRoot-1)]
 		if de&flagSub != 0 {
@@ -452,9 +452,9 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			break
 		}
 		saved = bits
-		bits >>= de & 0xff
-		nbits -= uint(de & 0xff)
-		dist := int(de>>16) + int(saved&(1<<(de&0xff)-1)>>(de>>8&0xf))
+		bits >>= de & 63
+		nbits -= uint(de & 63)
+		dist := int(de>>16) + int(saved&(1<<(de&63)-1)>>(de>>8&0xf))
 		if dist > op-start {
 			err = errBadDistance
 			break
@@ -524,7 +524,7 @@ func refill(in []byte, pos int, bits uint64, nbits uint) (int, uint64, uint) {
 	if pos+8 <= len(in) {
 		// Load a whole word; the bytes beyond the ones counted are
 		// loaded again, to the same place, next time.
-		bits |= binary.LittleEndian.Uint64(in[pos:]) << nbits
+		bits |= binary.LittleEndian.Uint64(in[pos:]) << (nbits & 63)
 		return pos + int(63-nbits)>>3, bits, nbits | 56
 	}
 	return refillBytes(in, pos, bits, nbits)
