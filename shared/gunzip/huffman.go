@@ -116,10 +116,12 @@ func build(table []uint32, lengths []uint8, info []uint32, root uint, sorted *[2
 		}
 	}
 	rootSize := 1 << root
-	for i := range table[:rootSize] {
-		table[i] = flagInvalid
-	}
 	if left > 0 {
+		// Only an incomplete code leaves entries unwritten; a complete one
+		// writes every root and subtable entry below.
+		for i := range table[:rootSize] {
+			table[i] = flagInvalid
+		}
 		total := 0
 		for _, c := range count {
 			total += c
@@ -178,8 +180,10 @@ func build(table []uint32, lengths []uint8, info []uint32, root uint, sorted *[2
 				if next > len(table) {
 					return errTableFull
 				}
-				for k := subStart; k < next; k++ {
-					table[k] = flagInvalid
+				if left > 0 {
+					for k := subStart; k < next; k++ {
+						table[k] = flagInvalid
+					}
 				}
 				table[p] = uint32(subStart)<<16 | flagSub | uint32(subBits)<<8 | uint32(root)
 			}
