@@ -203,7 +203,7 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			p := base + k
 			// Drop this stop and the next byte's: whatever the escape
 			// stands for, the byte after its backslash is not a stop.
-			m &^= 3 << k
+			m &^= 3 << (k & 63) // k < 64: m has a bit set
 			if p-i <= 16 {
 				*(*[16]byte)(dst[o:]) = *(*[16]byte)(b[i:])
 			} else {
