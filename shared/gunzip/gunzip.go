@@ -250,7 +250,10 @@ func (d *decoder) stored() error {
 	return nil
 }
 
-// reserve makes room for n more output bytes, within the limit.
+// reserve makes room for n more output bytes, within the limit. Kept out of
+// line: inlined, its growth code would sit in the decoding loop.
+//
+//go:noinline
 func (d *decoder) reserve(n int) error {
 	if d.op+n <= len(d.out) {
 		return nil
