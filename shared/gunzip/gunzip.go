@@ -297,19 +297,21 @@ func (d *decoder) dynamicTables() error {
 	if err := build(codes[:], clen[:], codeLenInfo[:], 7, &d.z.sorted); err != nil {
 		return fmt.Errorf("%w: code lengths: %v", ErrFormat, err)
 	}
+	// The lengths are read like the block's symbols, from a local bit
+	// buffer refilled a word at a time: a block has up to 316 of them, and
+	// a byte-wise read per code was a tenth of inflating a small record.
 	var lengths [286 + 30]uint8
+	pos, bits, nbits := d.pos, d.bits, d.nbits
 	for i := 0; i < nlit+ndist; {
-		if err := d.need(7); err != nil {
-			// Near the end of input the last code may be shorter than 7.
-			if d.nbits == 0 {
-				return err
-			}
+		if nbits < 14 { // a code (at most 7 bits) and its extra bits (at most 7)
+			pos, bits, nbits = refill(d.in, pos, bits, nbits)
 		}
-		e := codes[d.bits&0x7f]
-		if e&flagInvalid != 0 || uint(e&0xff) > d.nbits {
+		e := codes[bits&0x7f]
+		if e&flagInvalid != 0 {
 			return fmt.Errorf("%w: invalid code-length code", ErrFormat)
 		}
-		d.drop(uint(e & 0xff))
+		bits >>= e & 63
+		nbits -= uint(e & 63)
 		sym := e >> 16
 		if sym < 16 {
 			lengths[i] = uint8(sym)
@@ -323,23 +325,17 @@ func (d *decoder) dynamicTables() error {
 			if i == 0 {
 				return fmt.Errorf("%w: repeat with no previous length", ErrFormat)
 			}
-			if err := d.need(2); err != nil {
-				return err
-			}
-			rep, val = 3+int(d.bits&3), lengths[i-1]
-			d.drop(2)
+			rep, val = 3+int(bits&3), lengths[i-1]
+			bits >>= 2
+			nbits -= 2
 		case 17:
-			if err := d.need(3); err != nil {
-				return err
-			}
-			rep = 3 + int(d.bits&7)
-			d.drop(3)
+			rep = 3 + int(bits&7)
+			bits >>= 3
+			nbits -= 3
 		default:
-			if err := d.need(7); err != nil {
-				return err
-			}
-			rep = 11 + int(d.bits&0x7f)
-			d.drop(7)
+			rep = 11 + int(bits&0x7f)
+			bits >>= 7
+			nbits -= 7
 		}
 		if i+rep > nlit+ndist {
 			return fmt.Errorf("%w: code lengths overrun", ErrFormat)
@@ -348,6 +344,12 @@ func (d *decoder) dynamicTables() error {
 			lengths[i] = val
 			i++
 		}
+	}
+	d.pos, d.bits, d.nbits = pos, bits, nbits
+	// refill supplies zeros past the end of the input; a description that
+	// used them was cut off.
+	if _, err := d.alignedPos(); err != nil {
+		return err
 	}
 	if lengths[256] == 0 {
 		return fmt.Errorf("%w: no end-of-block code", ErrFormat)
