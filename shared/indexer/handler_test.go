@@ -197,11 +197,14 @@ func TestRetryableLeftAtDeadline(t *testing.T) {
 		if !errors.Is(err, ErrUnindexed) || !strings.Contains(err.Error(), "6 documents") {
 			t.Fatalf("err = %v", err)
 		}
-		// Lambda retries; the cluster recovered: everything lands once.
+		// Lambda retries; the cluster recovered: everything lands once. The
+		// first invocation's last request may still be in the server when
+		// the faults are lifted and store the documents itself; the retry
+		// then finds them there (409), which is as good: once, either way.
 		r.srv.SetFaults(bulktest.Faults{})
 		sum := r.invoke(t, awslogsEvent(t, fixture(t, "subscription.json")))
-		if sum.Indexed != 6 || r.srv.Count() != 6 {
-			t.Errorf("retry: %+v", sum)
+		if sum.Indexed+sum.AlreadyPresent != 6 || r.srv.Count() != 6 {
+			t.Errorf("retry: %+v, %d stored", sum, r.srv.Count())
 		}
 	})
 }
