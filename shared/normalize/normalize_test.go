@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -582,5 +583,33 @@ func TestNoAllocations(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%.1f allocations per call for %.60q", allocs, m)
 		}
+	}
+}
+
+func TestIndexSpaceIsIndexByte(t *testing.T) {
+	const alphabet = "  ab\x00\x1f\x20\x21\x7f\x80\xff-"
+	var b []byte
+	var check func(n int)
+	check = func(n int) {
+		if got, want := indexSpace(string(b)), strings.IndexByte(string(b), ' '); got != want {
+			t.Fatalf("indexSpace(%q) = %d, want %d", b, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			b = append(b, alphabet[i])
+			check(n - 1)
+			b = b[:len(b)-1]
+		}
+	}
+	check(5) // every string of up to five of these bytes
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 100000 {
+		b = b[:0]
+		for range rng.IntN(40) {
+			b = append(b, alphabet[rng.IntN(len(alphabet))])
+		}
+		check(0)
 	}
 }
