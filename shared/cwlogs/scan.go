@@ -206,6 +206,9 @@ func (s *scanner) escaped(start int) (string, []byte, bool, error) {
 			m &^= 3 << (k & 63) // k < 64: m has a bit set
 			if p-i <= 16 {
 				*(*[16]byte)(dst[o:]) = *(*[16]byte)(b[i:])
+			} else if p-i <= 32 {
+				// Both loads end before b[base+80]: i+32 <= p+15.
+				*(*[32]byte)(dst[o:]) = *(*[32]byte)(b[i:])
 			} else {
 				copy(dst[o:], b[i:p])
 			}
