@@ -6,6 +6,7 @@ package record
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -106,26 +107,45 @@ func AppendTimestamp(dst []byte, ms int64) []byte {
 	if rem < 0 {
 		days, rem = days-1, rem+86_400_000
 	}
-	y, mo, d := civilDate(days)
+	y, mo, d := dayDate(days)
 	if y < 0 || y > 9999 {
 		return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
 	}
 	ofDay := int(rem)
-	dst = append4(dst, y)
-	dst = append(dst, '-')
-	dst = append2(dst, mo)
-	dst = append(dst, '-')
-	dst = append2(dst, d)
-	dst = append(dst, 'T')
-	dst = append2(dst, ofDay/3_600_000)
-	dst = append(dst, ':')
-	dst = append2(dst, ofDay/60_000%60)
-	dst = append(dst, ':')
-	dst = append2(dst, ofDay/1000%60)
-	dst = append(dst, '.')
-	msec := ofDay % 1000
-	dst = append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10))
-	return append(dst, 'Z')
+	h, mi, sec, msec := ofDay/3_600_000, ofDay/60_000%60, ofDay/1000%60, ofDay%1000
+	// Written into an array and appended once: one capacity check, not
+	// eleven.
+	t := [24]byte{
+		byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + mo/10), byte('0' + mo%10), '-', byte('0' + d/10), byte('0' + d%10), 'T',
+		byte('0' + h/10), byte('0' + h%10), ':', byte('0' + mi/10), byte('0' + mi%10), ':',
+		byte('0' + sec/10), byte('0' + sec%10), '.',
+		byte('0' + msec/100), byte('0' + msec/10%10), byte('0' + msec%10), 'Z',
+	}
+	return append(dst, t[:]...)
+}
+
+// lastDay holds the last day dayDate computed and its date: the events of a
+// batch nearly all fall on one day. Day (biased to be positive) in the high
+// 32 bits, year<<9 | month<<5 | day in the low; 0 is empty.
+var lastDay atomic.Uint64
+
+const dayBias = 1 << 30
+
+// dayDate is civilDate, remembering the last day asked for.
+func dayDate(days int64) (year, month, day int) {
+	if days > -dayBias && days < dayBias {
+		key := uint64(days+dayBias) << 32
+		if c := lastDay.Load(); c&^(1<<32-1) == key {
+			return int(c >> 9 & 0x7fff), int(c >> 5 & 0xf), int(c & 0x1f)
+		}
+		year, month, day = civilDate(days)
+		if year >= 0 && year <= 9999 {
+			lastDay.Store(key | uint64(year)<<9 | uint64(month)<<5 | uint64(day))
+		}
+		return year, month, day
+	}
+	return civilDate(days)
 }
 
 // civilDate is the proleptic Gregorian date of a day counted from
@@ -153,12 +173,6 @@ func civilDate(days int64) (year, month, day int) {
 		year++
 	}
 	return year, month, day
-}
-
-func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
-
-func append4(dst []byte, n int) []byte {
-	return append(dst, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
 const hex = "0123456789abcdef"

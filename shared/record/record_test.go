@@ -72,6 +72,15 @@ func TestAppendTimestampMatchesTimeFormat(t *testing.T) {
 	for range 100_000 {
 		check(rng.Int64N(2*253402300800000) - 253402300800000)
 	}
+	// Times around midnight, each after one of the day before or after:
+	// the remembered day must never answer for another.
+	for range 10_000 {
+		ms := (rng.Int64N(200_000)-20_000)*86_400_000 + rng.Int64N(4_000) - 2_000
+		check(ms)
+		check(ms + rng.Int64N(3_000) - 1_500)
+		check(ms - 86_400_000)
+		check(ms)
+	}
 }
 
 // FuzzAppendString: the output is always valid JSON whose value is the
@@ -93,6 +102,18 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("round trip %q != %q", back, want)
 		}
 	})
+}
+
+// BenchmarkAppendTimestamp formats a batch's worth of times a few seconds
+// apart, as the events of one payload are.
+func BenchmarkAppendTimestamp(b *testing.B) {
+	buf := make([]byte, 0, 32)
+	b.SetBytes(24)
+	ms := int64(1763596800000)
+	for b.Loop() {
+		buf = AppendTimestamp(buf[:0], ms)
+		ms += 1_337
+	}
 }
 
 func BenchmarkAppendString(b *testing.B) {
