@@ -6,60 +6,42 @@ import (
 	"testing"
 )
 
-// weights is a min-heap of subtree weights with their symbols, for building
-// Huffman code lengths from random frequencies.
-type weights []struct {
+// subtree is a Huffman subtree under construction: its weight and symbols.
+type subtree struct {
 	w    int
 	syms []int
 }
 
-func (h weights) Len() int           { return len(h) }
-func (h weights) Less(i, j int) bool { return h[i].w < h[j].w }
-func (h weights) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *weights) Push(x any) {
-	*h = append(*h, x.(struct {
-		w    int
-		syms []int
-	}))
-}
-func (h *weights) Pop() any { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+// forest is a min-heap of subtrees by weight.
+type forest []subtree
+
+func (h forest) Len() int           { return len(h) }
+func (h forest) Less(i, j int) bool { return h[i].w < h[j].w }
+func (h forest) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *forest) Push(x any)        { *h = append(*h, x.(subtree)) }
+func (h *forest) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
 
 // completeLengths returns the code lengths of a Huffman code for n symbols
 // with random frequencies (some unused), or nil when it is deeper than
 // DEFLATE allows. A Huffman code with two or more symbols is complete.
 func completeLengths(rng *rand.Rand, n int) []uint8 {
 	lengths := make([]uint8, n)
-	h := &weights{}
+	h := &forest{}
 	for s := range n {
-		if rng.IntN(4) == 0 {
-			continue
+		if rng.IntN(4) != 0 {
+			heap.Push(h, subtree{1 + rng.IntN(1<<rng.IntN(16)), []int{s}})
 		}
-		heap.Push(h, struct {
-			w    int
-			syms []int
-		}{1 + rng.IntN(1<<rng.IntN(16)), []int{s}})
 	}
 	if h.Len() < 2 {
 		return nil
 	}
 	for h.Len() > 1 {
-		a, b := heap.Pop(h).(struct {
-			w    int
-			syms []int
-		}), heap.Pop(h).(struct {
-			w    int
-			syms []int
-		})
-		for _, s := range a.syms {
-			lengths[s]++
+		a, b := heap.Pop(h).(subtree), heap.Pop(h).(subtree)
+		merged := subtree{a.w + b.w, append(a.syms, b.syms...)}
+		for _, s := range merged.syms {
+			lengths[s]++ // one level deeper
 		}
-		for _, s := range b.syms {
-			lengths[s]++
-		}
-		heap.Push(h, struct {
-			w    int
-			syms []int
-		}{a.w + b.w, append(a.syms, b.syms...)})
+		heap.Push(h, merged)
 	}
 	for _, l := range lengths {
 		if l > maxCode {
