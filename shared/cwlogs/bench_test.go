@@ -7,31 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tributary-logs/tributary/shared/workloadtest"
 )
 
 // workloadPayloads returns the gzip'd payloads of the shared workload's 5 MiB
 // Firehose event when $TRIBUTARY_WORKLOAD is set, else the fixtures.
 func workloadPayloads(b *testing.B) [][]byte {
-	if dir := os.Getenv("TRIBUTARY_WORKLOAD"); dir != "" {
-		raw, err := os.ReadFile(filepath.Join(dir, "firehose-5.json"))
-		if err == nil {
-			var ev struct {
-				Records []struct {
-					Data []byte `json:"data"`
-				} `json:"records"`
-			}
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				b.Fatal(err)
-			}
-			out := make([][]byte, len(ev.Records))
-			for i, r := range ev.Records {
-				out[i] = r.Data
-			}
-			return out
-		}
-		b.Logf("workload absent (%v): using fixtures", err)
-	} else {
-		b.Log("TRIBUTARY_WORKLOAD is not set: using the fixtures (make bench sets it)")
+	if recs := workloadtest.FirehoseRecords(b, "firehose-5.json"); recs != nil {
+		return recs
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	var out [][]byte

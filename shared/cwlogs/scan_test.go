@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tributary-logs/tributary/shared/workloadtest"
 )
 
 // sameAsStd parses payload with our scanner and stdPayload (the same
@@ -169,37 +171,16 @@ func TestParseMatchesEncodingJSON(t *testing.T) {
 		}
 	})
 	t.Run("workload", func(t *testing.T) {
-		dir := os.Getenv("TRIBUTARY_WORKLOAD")
-		if dir == "" {
-			t.Skip("TRIBUTARY_WORKLOAD is not set")
+		if workloadtest.Dir(t) == "" {
+			t.Skip("no workload")
 		}
 		var payloads [][]byte
-		if raw, err := os.ReadFile(filepath.Join(dir, "awslogs-1.json")); err == nil {
-			var ev struct {
-				AWSLogs struct {
-					Data []byte `json:"data"`
-				} `json:"awslogs"`
-			}
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			payloads = append(payloads, ev.AWSLogs.Data)
+		if p := workloadtest.AWSLogsPayload(t, "awslogs-1.json"); p != nil {
+			payloads = append(payloads, p)
 		}
-		if raw, err := os.ReadFile(filepath.Join(dir, "firehose-5.json")); err == nil {
-			var ev struct {
-				Records []struct {
-					Data []byte `json:"data"`
-				} `json:"records"`
-			}
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range ev.Records {
-				payloads = append(payloads, r.Data)
-			}
-		}
+		payloads = append(payloads, workloadtest.FirehoseRecords(t, "firehose-5.json")...)
 		if len(payloads) == 0 {
-			t.Skipf("no awslogs-1.json or firehose-5.json in %s", dir)
+			t.Skip("no awslogs-1.json or firehose-5.json in the workload")
 		}
 		inflate := NewDecoder(DefaultLimits)
 		for i, p := range payloads {

@@ -2,41 +2,26 @@ package gunzip
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tributary-logs/tributary/shared/workloadtest"
 )
 
 // workloadRecords are the gzip'd records of the shared workload's 5 MB
 // Firehose event ($TRIBUTARY_WORKLOAD, which make bench sets), or a stand-in
 // made of the test inputs when it is absent.
 func workloadRecords(tb testing.TB) [][]byte {
-	if dir := os.Getenv("TRIBUTARY_WORKLOAD"); dir != "" {
-		data, err := os.ReadFile(filepath.Join(dir, "firehose-5.json"))
-		if err == nil {
-			var ev struct {
-				Records []struct {
-					Data []byte `json:"data"`
-				} `json:"records"`
+	if all := workloadtest.FirehoseRecords(tb, "firehose-5.json"); all != nil {
+		var recs [][]byte
+		for _, r := range all {
+			if len(r) > 2 && r[0] == 0x1f && r[1] == 0x8b {
+				recs = append(recs, r)
 			}
-			if err := json.Unmarshal(data, &ev); err != nil {
-				tb.Fatal(err)
-			}
-			var recs [][]byte
-			for _, r := range ev.Records {
-				if len(r.Data) > 2 && r.Data[0] == 0x1f && r.Data[1] == 0x8b {
-					recs = append(recs, r.Data)
-				}
-			}
-			return recs
 		}
-		tb.Logf("workload absent (%v): using the test inputs", err)
-	} else {
-		tb.Log("TRIBUTARY_WORKLOAD is not set: using the test inputs (make bench sets it)")
+		return recs
 	}
 	var recs [][]byte
 	for _, data := range inputs() {
