@@ -374,8 +374,10 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 	in, pos, bits, nbits := d.in, d.pos, d.bits, d.nbits
 	out, op, start := d.out, d.op, d.start
 	var err error
-	// Each pass starts with at least 48 bits in hand (a length and a
-	// distance take at most 15+5+15+13) and the next code's entry loaded.
+	// Each pass starts with at least 50 bits in hand and the next code's
+	// entry loaded: enough for a length and a distance (at most
+	// 15+5+15+13 bits), and for four literals from the root table (10 bits
+	// each at most) with a whole root index still counted after them.
 	pos, bits, nbits = refill(in, pos, bits, nbits)
 	e := lt[bits&(1<<litRoot-1)]
 	for {
@@ -384,9 +386,10 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			err = errTruncated
 			break
 		}
-		if e&flagLiteral != 0 && op+3 <= len(out) {
-			// Up to three literals per refill: each code takes at most 15
-			// of the 56 bits loaded.
+		if e&flagLiteral != 0 && op+4 <= len(out) {
+			// Up to four literals per refill (literal runs average four
+			// bytes in log payloads). A literal entry of the root table
+			// takes at most litRoot bits.
 			out[op] = byte(e >> 16)
 			bits >>= e & 63
 			nbits -= uint(e & 63)
@@ -404,11 +407,19 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 					nbits -= uint(e & 63)
 					op++
 					e = lt[bits&(1<<litRoot-1)]
+					if e&flagLiteral != 0 {
+						out[op] = byte(e >> 16)
+						bits >>= e & 63
+						nbits -= uint(e & 63)
+						op++
+						e = lt[bits&(1<<litRoot-1)]
+					}
 				}
 			}
-			if nbits < 48 {
-				// Refill only adds bits above nbits (≥ 15 here), so the
-				// entry looked up stays right.
+			if nbits < 50 {
+				// Refill only adds bits above nbits (≥ 50-4*litRoot, a
+				// whole root index, here), so the entry looked up stays
+				// right.
 				pos, bits, nbits = refill(in, pos, bits, nbits)
 			}
 			continue
@@ -437,7 +448,7 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			}
 			out[op] = byte(e >> 16)
 			op++
-			if nbits < 48 {
+			if nbits < 50 {
 				pos, bits, nbits = refill(in, pos, bits, nbits)
 			}
 			e = lt[bits&(1<<litRoot-1)]
@@ -465,7 +476,7 @@ func (d *decoder) huffman(lt *[litTableSize]uint32, dt *[distTableSize]uint32) e
 			break
 		}
 		// Load the next entry now, so the lookup overlaps the copy.
-		if nbits < 48 {
+		if nbits < 50 {
 			pos, bits, nbits = refill(in, pos, bits, nbits)
 		}
 		e = lt[bits&(1<<litRoot-1)]

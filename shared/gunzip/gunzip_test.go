@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -342,4 +343,106 @@ func gzipMember(deflate, content []byte) []byte {
 	out = append(out, deflate...)
 	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(content))
 	return binary.LittleEndian.AppendUint32(out, uint32(len(content)))
+}
+
+// canonical returns the DEFLATE codes (RFC 1951 3.2.2) of the given code
+// lengths, a length of 0 being no code.
+func canonical(lengths []uint8) []uint64 {
+	var count [16]uint64
+	for _, l := range lengths {
+		count[l]++
+	}
+	count[0] = 0
+	var next [16]uint64
+	code := uint64(0)
+	for l := 1; l < 16; l++ {
+		code = (code + count[l-1]) << 1
+		next[l] = code
+	}
+	codes := make([]uint64, len(lengths))
+	for s, l := range lengths {
+		if l > 0 {
+			codes[s] = next[l]
+			next[l]++
+		}
+	}
+	return codes
+}
+
+// TestLiteralRunsAtEveryBitPosition decodes dynamic blocks in which every
+// literal takes the longest code the root table holds (litRoot bits) and the
+// other symbols few bits, so that runs of literals start at every count of
+// bits left in hand. The decoder takes up to four literals per refill and
+// looks up the next code after them; were its bit budget short by one, some
+// of these streams would decode to other bytes, which the trailer's CRC
+// turns into an error.
+func TestLiteralRunsAtEveryBitPosition(t *testing.T) {
+	// Literal/length code: the 256 literals litRoot bits long, end of block
+	// and length 3 two bits, lengths 4–10 and 11–20 (symbols 258–273) six
+	// bits: 256/1024 + 2/4 + 16/64 = 1, a complete code.
+	lit := make([]uint8, 286)
+	for s := range 256 {
+		lit[s] = litRoot
+	}
+	lit[256], lit[257] = 2, 2
+	for s := 258; s <= 273; s++ {
+		lit[s] = 6
+	}
+	dist := []uint8{1, 1} // distances 1 and 2
+	litCodes, distCodes := canonical(lit), canonical(dist)
+	// The code-length code: lengths 0, 1, 2, 6 and 10 (2, 2, 2, 3, 3 bits).
+	clLen := make([]uint8, 19)
+	clLen[0], clLen[1], clLen[2], clLen[6], clLen[10] = 2, 2, 2, 3, 3
+	clCodes := canonical(clLen)
+	order := [...]int{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 400 {
+		var bw bitWriter
+		bw.write(1, 1)                 // final
+		bw.write(2, 2)                 // dynamic Huffman
+		bw.write(uint64(len(lit)-257), 5)
+		bw.write(uint64(len(dist)-1), 5)
+		bw.write(18-4, 4) // code-length lengths up to symbol 1's place
+		for _, s := range order[:18] {
+			bw.write(uint64(clLen[s]), 3)
+		}
+		for _, l := range append(append([]uint8{}, lit...), dist...) {
+			bw.writeCode(clCodes[l], uint(clLen[l]))
+		}
+		// A byte to start from, then runs of 1–9 literals between matches
+		// of 3–20 bytes, the first shift differing from round to round.
+		bw.writeCode(litCodes['x'], litRoot)
+		for range round % 7 {
+			bw.writeCode(litCodes[257], 2)
+			bw.writeCode(distCodes[0], 1)
+		}
+		for range 300 {
+			for range 1 + rng.IntN(9) {
+				c := rng.IntN(256)
+				bw.writeCode(litCodes[c], uint(lit[c]))
+			}
+			switch sym := 257 + rng.IntN(17); {
+			case sym == 257:
+				bw.writeCode(litCodes[sym], 2)
+			case sym < 265: // lengths 4–10, no extra bits
+				bw.writeCode(litCodes[sym], 6)
+			default: // lengths 11–20, one or two extra bits
+				bw.writeCode(litCodes[sym], 6)
+				bw.write(uint64(rng.IntN(2)), uint(1+(sym-265)/4))
+			}
+			bw.writeCode(distCodes[rng.IntN(2)], 1)
+		}
+		bw.writeCode(litCodes[256], 2)
+		deflate := bw.bytes()
+		content, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflate)))
+		if err != nil {
+			t.Fatalf("round %d: the reference refuses the stream: %v", round, err)
+		}
+		var z Inflater
+		got, err := z.Append(nil, gzipMember(deflate, content), 1<<20)
+		if err != nil || !bytes.Equal(got, content) {
+			t.Fatalf("round %d: %d bytes, %v; want %d bytes", round, len(got), err, len(content))
+		}
+	}
 }
