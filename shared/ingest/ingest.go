@@ -35,7 +35,8 @@ type Processor struct {
 	excludeMsgs   []*regexp.Regexp
 	redactor      *redact.Redactor
 	normalizer    *normalize.Normalizer
-	origin        []byte // record.AppendOrigin of the current envelope
+	origin        []byte     // record.AppendOrigin of the current envelope
+	admitted      []admitted // Envelope's first stage, one per event
 	Stats         Stats
 }
 
@@ -75,23 +76,40 @@ func (p *Processor) KeepLogGroup(group string) bool {
 // TimestampMillis and Message the caller has set. It returns false when the
 // message is excluded by configuration; rec is then unspecified.
 func (p *Processor) Normalize(rec *record.Record) bool {
-	p.Stats.EventsIn++
-	p.Stats.BytesIn += len(rec.Message)
-	if anyMatch(p.excludeMsgs, rec.Message) {
-		p.Stats.Filtered++
+	msg, ok := p.admit(rec.Message)
+	if !ok {
 		return false
 	}
+	rec.Message = msg
+	p.parse(rec)
+	return true
+}
+
+// admit counts a message in, applies the message filters and redaction, and
+// returns the message to parse (msg itself when redaction found nothing),
+// or false when a filter excludes it.
+func (p *Processor) admit(msg string) (string, bool) {
+	p.Stats.EventsIn++
+	p.Stats.BytesIn += len(msg)
+	if anyMatch(p.excludeMsgs, msg) {
+		p.Stats.Filtered++
+		return "", false
+	}
 	if p.redactor != nil {
-		msg, counts := p.redactor.Redact(rec.Message)
-		if !sameString(msg, rec.Message) { // else nothing matched: counts are zero
+		red, counts := p.redactor.Redact(msg)
+		if !sameString(red, msg) { // else nothing matched: counts are zero
 			p.Stats.Redactions += counts.Total()
-			rec.Message = msg
+			return red, true
 		}
 	}
+	return msg, true
+}
+
+// parse runs the parsers over rec's (admitted) message.
+func (p *Processor) parse(rec *record.Record) {
 	st := p.normalizer.Normalize(rec)
 	p.Stats.FieldsTruncated += st.FieldsDropped
 	p.Stats.EventsOut++
-	return true
 }
 
 // Envelope normalizes the events of a decoded subscription payload into rec,
@@ -101,22 +119,35 @@ func (p *Processor) Normalize(rec *record.Record) bool {
 // keeps its original escaped form (record.MessageJSON), so encoders copy it
 // instead of escaping it again; the owner, log group and log stream, the
 // same for every event, are escaped once (record.OriginJSON).
+//
+// The stages run one after the other over the whole payload (filters and
+// redaction for every event, then parsing and emit for every event), not
+// by turns for each event: each stage's loops then stay trained in the
+// branch predictors and its code in the instruction cache, which made the
+// indexer's payload benchmark 4–5 % faster. What comes out is the same.
 func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func(i int)) {
 	p.origin = record.AppendOrigin(p.origin[:0], env.Owner, env.LogGroup, env.LogStream)
+	p.admitted = p.admitted[:0]
+	for i := range env.LogEvents {
+		msg, ok := p.admit(env.LogEvents[i].Message)
+		p.admitted = append(p.admitted, admitted{msg, ok})
+	}
 	for i := range env.LogEvents {
 		e := &env.LogEvents[i]
+		a := p.admitted[i]
+		if !a.ok {
+			continue
+		}
 		*rec = record.Record{
 			TimestampMillis: e.Timestamp,
 			ID:              e.ID,
 			Owner:           env.Owner,
 			LogGroup:        env.LogGroup,
 			LogStream:       env.LogStream,
-			Message:         e.Message,
+			Message:         a.msg,
 			Fields:          rec.Fields[:0],
 		}
-		if !p.Normalize(rec) {
-			continue
-		}
+		p.parse(rec)
 		if e.RawOK && sameString(rec.Message, e.Message) {
 			rec.MessageJSON = e.RawMessage
 		}
@@ -125,6 +156,13 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func
 		}
 		emit(i)
 	}
+	clear(p.admitted) // drop the redacted messages' references
+}
+
+// admitted is what admit made of one event of an envelope.
+type admitted struct {
+	msg string
+	ok  bool
 }
 
 // sameString reports whether a and b are the same bytes in memory: the
