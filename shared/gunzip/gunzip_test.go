@@ -399,8 +399,8 @@ func TestLiteralRunsAtEveryBitPosition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	for round := range 400 {
 		var bw bitWriter
-		bw.write(1, 1)                 // final
-		bw.write(2, 2)                 // dynamic Huffman
+		bw.write(1, 1) // final
+		bw.write(2, 2) // dynamic Huffman
 		bw.write(uint64(len(lit)-257), 5)
 		bw.write(uint64(len(dist)-1), 5)
 		bw.write(18-4, 4) // code-length lengths up to symbol 1's place
