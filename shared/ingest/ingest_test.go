@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tributary-logs/tributary/shared/config"
+	"github.com/tributary-logs/tributary/shared/cwlogs"
 	"github.com/tributary-logs/tributary/shared/record"
 )
 
@@ -66,5 +69,54 @@ func TestFilters(t *testing.T) {
 	}
 	if st := p.TakeStats(); st != (Stats{}) {
 		t.Errorf("TakeStats must reset: %+v", st)
+	}
+}
+
+// Envelope runs its stages over the whole payload in turn (filters and
+// redaction for every event, then parsing); what it emits, and the counts,
+// must be what normalizing each event on its own gives.
+func TestEnvelopeMatchesEventByEvent(t *testing.T) {
+	t.Parallel()
+	settings := map[string]string{"EXCLUDE_MESSAGES": "^GET /health"}
+	msgs := []string{
+		`{"level":"error","msg":"login","password":"hunter2","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`,
+		"GET /health 200",
+		"",
+		`2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620000000 1620000060 ACCEPT OK`,
+		"Authorization: Bearer abc.def-ghi and mail kim@example.co.kr",
+		"GET /health 503",
+		"card 4111 1111 1111 1111 paid",
+		"plain text line",
+	}
+	env := &cwlogs.Envelope{MessageType: cwlogs.DataMessage, Owner: "123456789012", LogGroup: "/app", LogStream: "s"}
+	for i, m := range msgs {
+		raw := []byte(strings.ReplaceAll(m, `"`, `\"`))
+		env.LogEvents = append(env.LogEvents, cwlogs.LogEvent{ID: fmt.Sprint(i), Timestamp: int64(1000 + i), Message: m, RawMessage: raw, RawOK: true})
+	}
+
+	p := processor(t, settings)
+	var got []string
+	var rec record.Record
+	p.Envelope(env, &rec, func(i int) {
+		if changed := rec.Message != env.LogEvents[i].Message; changed == (rec.MessageJSON != nil) {
+			t.Errorf("event %d: message changed %v, raw form kept %v", i, changed, rec.MessageJSON != nil)
+		}
+		got = append(got, fmt.Sprintf("%d %s", i, rec.AppendJSON(nil)))
+	})
+	gotStats := p.TakeStats()
+
+	one := processor(t, settings)
+	var want []string
+	for i, e := range env.LogEvents {
+		r := record.Record{ID: e.ID, TimestampMillis: e.Timestamp, Owner: env.Owner, LogGroup: env.LogGroup, LogStream: env.LogStream, Message: e.Message}
+		if one.Normalize(&r) {
+			want = append(want, fmt.Sprintf("%d %s", i, r.AppendJSON(nil)))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Envelope emitted\n%s\nevent by event\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if wantStats := one.TakeStats(); gotStats != wantStats || gotStats.Filtered != 2 || gotStats.Redactions < 4 {
+		t.Errorf("stats %+v, event by event %+v", gotStats, wantStats)
 	}
 }
