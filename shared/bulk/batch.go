@@ -76,9 +76,13 @@ func (b *Batch) Add(r *record.Record, source int) {
 	}
 	b.buf = record.AppendString(b.buf, id)
 	it.id[1] = len(b.buf) - 1
+	var idJSON []byte // the document's id is the _id just written, unless that was derived
+	if id == r.ID {
+		idJSON = b.buf[it.id[0]-1 : it.id[1]+1 : it.id[1]+1]
+	}
 	b.buf = append(b.buf, "}}\n"...)
 	it.src = len(b.buf)
-	b.buf = r.AppendJSON(b.buf)
+	b.buf = r.AppendJSONWithID(b.buf, idJSON)
 	b.buf = append(b.buf, '\n')
 	it.end = len(b.buf)
 	b.items = append(b.items, it)

@@ -381,20 +381,27 @@ func TestRetryable(t *testing.T) {
 
 func TestBatchEncoding(t *testing.T) {
 	t.Parallel()
-	recs := records(2)
+	recs := records(3)
 	recs[1].ID = ""
+	recs[2].ID = "a\"b\\c\u2028\xff" // escaped in the action line and the document alike
 	b := newBatch(t, recs)
 	body := string(b.Body())
 	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
-	if len(lines) != 4 {
+	if len(lines) != 6 {
 		t.Fatalf("%d lines:\n%s", len(lines), body)
 	}
 	want := `{"create":{"_index":"cwl-2026.11.22","_id":"` + recs[0].ID + `"}}`
 	if lines[0] != want {
 		t.Errorf("action = %s\nwant     %s", lines[0], want)
 	}
-	if lines[1] != string(recs[0].AppendJSON(nil)) {
-		t.Errorf("source = %s", lines[1])
+	// The document keeps the record's own id, even where the _id is derived.
+	for i := range recs {
+		if lines[2*i+1] != string(recs[i].AppendJSON(nil)) {
+			t.Errorf("source %d = %s\nwant       %s", i, lines[2*i+1], recs[i].AppendJSON(nil))
+		}
+	}
+	if want := `"_id":"a\"b\\c\u2028` + "\ufffd" + `"}}`; !strings.HasSuffix(lines[4], want) {
+		t.Errorf("action = %s, want the _id %s", lines[4], want)
 	}
 	if id := b.ID(1); !strings.HasPrefix(id, "sha256-") || id != bulk.ContentID(&recs[1]) {
 		t.Errorf("derived id = %q", id)

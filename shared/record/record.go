@@ -53,11 +53,20 @@ func (r *Record) Time() time.Time { return time.UnixMilli(r.TimestampMillis).UTC
 // AppendJSON appends the record as one JSON object (no newline) in the order
 // of the schema. Empty optional fields are omitted to keep lines small;
 // readers treat a missing key as empty.
-func (r *Record) AppendJSON(dst []byte) []byte {
+func (r *Record) AppendJSON(dst []byte) []byte { return r.AppendJSONWithID(dst, nil) }
+
+// AppendJSONWithID is AppendJSON with the record's ID already encoded as a
+// JSON string, quotes included (or nil to encode it here): a _bulk action
+// line has just encoded it as its _id.
+func (r *Record) AppendJSONWithID(dst, idJSON []byte) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.TimestampMillis)
 	dst = append(dst, `","id":`...)
-	dst = AppendString(dst, r.ID)
+	if idJSON != nil {
+		dst = append(dst, idJSON...)
+	} else {
+		dst = AppendString(dst, r.ID)
+	}
 	if r.OriginJSON != nil {
 		dst = append(dst, r.OriginJSON...)
 	} else {
