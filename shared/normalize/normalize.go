@@ -73,15 +73,16 @@ type Normalizer struct {
 	w      fieldWriter
 
 	// state of the current call
-	msg       string // rec.Message
-	traceRank int    // rank of rec.TraceID's source, see keyRole.traceRank
-	jsonState uint8  // whether the whole message was parsed as JSON yet
-	jsonObj   *fastjson.Object
-	shape     jsonShape // of jsonObj
-	scratch   []byte    // keys built on the fly, numbers' text
-	unq       []byte    // unescaped quoted values
-	arena     []byte    // unescaped strings of objectStream
-	noStream  bool      // tests: always take the fastjson tree path
+	msg        string // rec.Message
+	traceRank  int    // rank of rec.TraceID's source, see keyRole.traceRank
+	jsonState  uint8  // whether the whole message was parsed as JSON yet
+	jsonObj    *fastjson.Object
+	shape      jsonShape // of jsonObj
+	scratch    []byte    // keys built on the fly, numbers' text
+	unq        []byte    // unescaped quoted values
+	arena      []byte    // unescaped strings of objectStream
+	noStream   bool      // tests: always take the fastjson tree path
+	noVerbatim bool      // tests: always write the fields of a streamed object
 }
 
 const (

@@ -14,17 +14,24 @@ import (
 // sameAsTreePath normalizes msg with the streaming shortcut and without it
 // (the fastjson tree path, which the table and its fixtures define) and fails
 // on any difference a user could see.
+//
+// The streaming path is checked twice: as it runs (the fields copied from a
+// message they would equal, see verbatim, else written) and always writing.
 func sameAsTreePath(t testing.TB, msg string, lim Limits) {
 	t.Helper()
-	fast, slow := New(lim), New(lim)
+	fast, written, slow := New(lim), New(lim), New(lim)
+	written.noVerbatim = true
 	slow.noStream = true
-	a := record.Record{Message: msg}
 	b := record.Record{Message: msg}
-	sa, sb := fast.Normalize(&a), slow.Normalize(&b)
-	if a.Level != b.Level || a.TraceID != b.TraceID || a.SourceType != b.SourceType ||
-		string(a.Fields) != string(b.Fields) || sa != sb {
-		t.Fatalf("streaming and tree paths differ for %q (limits %+v):\nstream: level=%q trace=%q source=%q %+v\n  %s\ntree:   level=%q trace=%q source=%q %+v\n  %s",
-			msg, lim, a.Level, a.TraceID, a.SourceType, sa, a.Fields, b.Level, b.TraceID, b.SourceType, sb, b.Fields)
+	sb := slow.Normalize(&b)
+	for _, n := range []*Normalizer{fast, written} {
+		a := record.Record{Message: msg}
+		sa := n.Normalize(&a)
+		if a.Level != b.Level || a.TraceID != b.TraceID || a.SourceType != b.SourceType ||
+			string(a.Fields) != string(b.Fields) || sa != sb {
+			t.Fatalf("streaming (verbatim allowed: %v) and tree paths differ for %q (limits %+v):\nstream: level=%q trace=%q source=%q %+v\n  %s\ntree:   level=%q trace=%q source=%q %+v\n  %s",
+				!n.noVerbatim, msg, lim, a.Level, a.TraceID, a.SourceType, sa, a.Fields, b.Level, b.TraceID, b.SourceType, sb, b.Fields)
+		}
 	}
 }
 
@@ -58,6 +65,11 @@ var streamCases = []string{
 	"[ERROR]\t2026-11-22T04:24:48.123Z\t8f507cfc-7a1e-4697-b07a-ac58fc914c95\t{\"errorMessage\":\"boom\",\"stackTrace\":[\"a\",\"b\"]}\n",
 	`app[42]: {"level":"error","msg":"prefixed"}`,
 	`{"a":"` + strings.Repeat("x", 9000) + `"}`, `{"` + strings.Repeat("k", 9000) + `":1}`,
+	// at the edges of copying the message as the fields (verbatim)
+	`{"level": "info", "msg": "python separators"}`, `{"a":1 }`, `{"a":{},"b":[],"c":[{}]}`,
+	`{"a":"x","b":"y\"z"}`, `{"a":"x","b":"é"}`, "{\"a\":\"x\",\"b\":\"tab\there\"}", `{"a":"x","a":"y"}`,
+	`{"a":{"b":1,"c":{"b":2}},"b":3}`, `{"a":[1,2,3,4,5],"b":"c"}`, `{"a":[{"b":1,"b":2}]}`, `{"a":"x","b":1e400,"c":-0}`,
+	`{"level":"error","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","http":{"method":"GET","status":500},"tags":["a","b"]}`,
 }
 
 func TestStreamMatchesTreePath(t *testing.T) {
@@ -189,6 +201,48 @@ func TestStringStop(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestVerbatimDecides: the fields are copied from the message only where
+// they would equal it, and the stream says so; the comparisons with the
+// tree path prove nothing if the copy never happens.
+func TestVerbatimDecides(t *testing.T) {
+	for msg, want := range map[string]string{
+		`{"level":"info","n":-1.5e3,"ok":true,"x":null,"http":{"status":200,"tags":["a"]},"e":{},"l":[]}`: "copied",
+		`{}`:                              "copied",
+		`{"a": 1}`:                        "written", // a blank
+		`{"a":"\u00e9"}`:                  "written", // an escape
+		`{"a":"é"}`:                       "written", // not ASCII
+		`{"a":1,"a":2}`:                   "written", // a duplicate
+		`{"a":{"b":{"c":{"d":{"e":1}}}}}`: "written", // stored as text at depth 4
+		`{"":1}`:                          "written", // an empty key is dropped
+		`{"n":NaN}`:                       "gave up",
+		`{"a":1,}`:                        "gave up",
+		`{"eventName":"x","a":1}`:         "gave up", // a CloudTrail key, for the plain JSON parser
+	} {
+		n := New(Limits{})
+		rec := record.Record{Message: msg}
+		n.w.reset(nil, n.lim)
+		n.traceRank = noTrace
+		st, ok := n.openStream(&rec, msg)
+		if !ok {
+			t.Fatalf("%q: not an object", msg)
+		}
+		st.plain = true
+		got := "written"
+		switch done, ok := st.verbatim(); {
+		case done && ok:
+			got = "copied"
+			if f := string(n.w.finish()); f != msg && !(msg == "{}" && f == "") {
+				t.Errorf("%q: fields %s", msg, f)
+			}
+		case done:
+			got = "gave up"
+		}
+		if got != want {
+			t.Errorf("%q: %s, want %s", msg, got, want)
 		}
 	}
 }
