@@ -1,5 +1,5 @@
 // Package gunzip decompresses a gzip stream (RFC 1952, DEFLATE of RFC 1951)
-// that is wholly in memory, about 1.8 times as fast as the fastest streaming
+// that is wholly in memory, about 1.9 times as fast as the fastest streaming
 // reader we measured (klauspost/compress: go test -bench Inflate).
 //
 // Every record Tributary decodes (a Firehose record, an awslogs payload) is
