@@ -136,22 +136,12 @@ func (t *objectStream) dryKey(k string, mark int) bool {
 		return t.stop()
 	}
 	bit := keyBit(k)
-	if w.bloom&bit != 0 {
-		for _, o := range w.keys[mark:] {
-			if t.s[o[0]:o[1]] == k {
-				return t.stop()
-			}
-		}
+	if w.bloom&bit != 0 && w.seenIn(t.s, k, mark) {
+		return t.stop()
 	}
 	w.bloom |= bit
-	// Stored element by element, as appendKey does (store forwarding).
-	if len(w.keys) == cap(w.keys) {
-		w.keys = append(w.keys, [2]int32{})[:len(w.keys)]
-	}
-	w.keys = w.keys[:len(w.keys)+1]
-	r := &w.keys[len(w.keys)-1]
 	at := offsetIn(k, t.s)
-	r[0], r[1] = int32(at), int32(at+len(k))
+	w.addKey(at, at+len(k))
 	w.used++
 	return true
 }
