@@ -60,22 +60,25 @@ func (n *Normalizer) streamFields(rec *record.Record, s string, plain bool) bool
 	w := &n.w
 	mark := saveWriter(w)
 	level, trace, rank := rec.Level, rec.TraceID, n.traceRank
-	if !n.noVerbatim && mark == (writerMark{buf: 1}) {
-		done, ok := t.verbatim()
-		if done && ok {
-			return true
-		}
+	restore := func() {
 		mark.restore(w)
 		rec.Level, rec.TraceID, n.traceRank = level, trace, rank
-		if done {
-			return false // root gives up at the same place
-		}
+	}
+	// First without writing, for the common case where the fields would be
+	// the message itself (see verbatim); a message that is not so is
+	// streamed again, writing.
+	t.dry = !n.noVerbatim && mark == (writerMark{buf: 1})
+	ok = t.root() && t.i == len(t.s)
+	if t.stopped {
+		restore()
 		t, _ = n.openStream(rec, s)
 		t.plain = plain
+		ok = t.root() && t.i == len(t.s)
+	} else if ok && t.dry {
+		t.verbatim()
 	}
-	if !t.root() || t.i != len(t.s) {
-		mark.restore(w)
-		rec.Level, rec.TraceID, n.traceRank = level, trace, rank
+	if !ok {
+		restore()
 		return false
 	}
 	if rec.Level == "" && t.clef == 3 {
@@ -84,39 +87,23 @@ func (n *Normalizer) streamFields(rec *record.Record, s string, plain bool) bool
 	return true
 }
 
-// verbatim reads the object as root does but writes nothing, for the
-// common case where the fields would be the message itself, byte for byte:
-// compact JSON whose keys and strings are printable ASCII without escapes,
-// within the limits, with no duplicate key. It stops at the first thing
-// that is not so, and the message is streamed again, writing: what it read
-// up to there is the price, usually a few members. That case, most structured
-// logs, then costs one copy instead of writing each key and value (a
-// quarter of the JSON parser's time). done reports that it decided: the
-// fields are written (ok) or the stream gave up as root would have (not
-// ok: the caller restores the writer and the record as it does when root
-// gives up). Otherwise the caller restores them and streams the message
-// again, writing.
-func (t *objectStream) verbatim() (done, ok bool) {
+// verbatim makes the message the fields, once root has read it without
+// writing (dry) and never stopped: compact JSON whose keys and strings are
+// printable ASCII without escapes, within the limits, with no duplicate key.
+// That case, most structured logs, then costs one copy instead of writing
+// each key and value (a quarter of the JSON parser's time). A dry read stops
+// at the first thing that is not so; what it read up to there is the price,
+// usually a few members. Where the stream gives up, it gives up at the same
+// place dry or not.
+func (t *objectStream) verbatim() {
 	w := &t.n.w
-	t.dry = true
-	ok = t.root() && t.i == len(t.s)
-	if t.stopped {
-		return false, false
+	if w.used == 0 {
+		w.buf = w.buf[:1] // no member: no fields
+		return
 	}
-	if !ok {
-		return true, false
-	}
-	if w.used > 0 {
-		// The writer's keys point into the message, which is now buf from
-		// its first byte on: later fields are checked against them.
-		w.buf = append(w.buf[:1], t.s[1:len(t.s)-1]...)
-	} else {
-		w.buf = w.buf[:1]
-	}
-	if t.rec.Level == "" && t.clef == 3 {
-		t.rec.Level = LevelInfo
-	}
-	return true, true
+	// The writer's keys point into the message, which is now buf from its
+	// first byte on: later fields are checked against them.
+	w.buf = append(w.buf[:1], t.s[1:len(t.s)-1]...)
 }
 
 // stop ends a verbatim attempt: every read after it finds the end of the

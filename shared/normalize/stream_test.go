@@ -230,16 +230,17 @@ func TestVerbatimDecides(t *testing.T) {
 		if !ok {
 			t.Fatalf("%q: not an object", msg)
 		}
-		st.plain = true
-		got := "written"
-		switch done, ok := st.verbatim(); {
-		case done && ok:
+		st.plain, st.dry = true, true
+		got := "gave up"
+		switch read := st.root() && st.i == len(st.s); {
+		case st.stopped:
+			got = "written"
+		case read:
 			got = "copied"
+			st.verbatim()
 			if f := string(n.w.finish()); f != msg && !(msg == "{}" && f == "") {
 				t.Errorf("%q: fields %s", msg, f)
 			}
-		case done:
-			got = "gave up"
 		}
 		if got != want {
 			t.Errorf("%q: %s, want %s", msg, got, want)
