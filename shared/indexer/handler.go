@@ -249,7 +249,7 @@ func (h *Handler) addEnvelope(env *cwlogs.Envelope) {
 		return
 	}
 	kept := 0
-	h.proc.Envelope(env, &h.rec, func(i int) {
+	h.proc.Envelope(env, &h.rec, ingest.GroupedOrder, func(i int) {
 		kept++
 		h.batch.Add(&h.rec, i)
 	})

@@ -7,6 +7,7 @@ package ingest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"unsafe"
 
 	"github.com/tributary-logs/tributary/shared/config"
@@ -37,6 +38,7 @@ type Processor struct {
 	normalizer    *normalize.Normalizer
 	origin        []byte     // record.AppendOrigin of the current envelope
 	admitted      []admitted // Envelope's first stage, one per event
+	order         []int32    // Envelope's order of the events
 	Stats         Stats
 }
 
@@ -112,13 +114,33 @@ func (p *Processor) parse(rec *record.Record) {
 	p.Stats.EventsOut++
 }
 
+// Order is the order in which Envelope hands a payload's events to emit.
+type Order uint8
+
+const (
+	// PayloadOrder keeps the events' order: the transform's NDJSON is read
+	// as a log, line after line.
+	PayloadOrder Order = iota
+	// GroupedOrder hands over the events whose messages begin with the same
+	// three bytes together, in payload order within each group. For the
+	// indexer the order means nothing (each document has its own _id and
+	// index, and search sorts by @timestamp), and messages that begin alike
+	// are parsed alike: the parsers' branches stay predicted from one
+	// message to the next. A Lambda log stream interleaves START, REPORT,
+	// runtime and application lines; the benchmark's mixed payload went
+	// 3–4 % faster through the indexer this way. A payload of one format
+	// gains nothing and pays one pass over the first bytes.
+	GroupedOrder
+)
+
 // Envelope normalizes the events of a decoded subscription payload into rec,
-// one at a time, calling emit with each kept record and its event's index.
-// rec is reused: emit must copy what it keeps. The caller has checked the
-// message type and KeepLogGroup. A message that redaction left unchanged
-// keeps its original escaped form (record.MessageJSON), so encoders copy it
-// instead of escaping it again; the owner, log group and log stream, the
-// same for every event, are escaped once (record.OriginJSON).
+// one at a time, calling emit with each kept record and its event's index,
+// in the given order. rec is reused: emit must copy what it keeps. The
+// caller has checked the message type and KeepLogGroup. A message that
+// redaction left unchanged keeps its original escaped form
+// (record.MessageJSON), so encoders copy it instead of escaping it again;
+// the owner, log group and log stream, the same for every event, are
+// escaped once (record.OriginJSON).
 //
 // The stages run one after the other over the whole payload (filters and
 // redaction for every event, then parsing and emit for every event), not
@@ -127,15 +149,27 @@ func (p *Processor) parse(rec *record.Record) {
 // indexer's payload benchmark 3–5 % faster. What comes out is the same. The
 // price is that redacted copies of messages live until the envelope is
 // done: at most the envelope's messages once more, when every one matches.
-func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func(i int)) {
+func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, order Order, emit func(i int)) {
 	p.origin = record.AppendOrigin(p.origin[:0], env.Owner, env.LogGroup, env.LogStream)
-	p.admitted = p.admitted[:0]
-	for i := range env.LogEvents {
-		msg, ok := p.admit(env.LogEvents[i].Message)
-		p.admitted = append(p.admitted, admitted{msg, ok})
+	events := env.LogEvents
+	p.order = p.order[:0]
+	if order == GroupedOrder {
+		p.order = groupByStart(p.order, events)
+	} else {
+		for i := range events {
+			p.order = append(p.order, int32(i))
+		}
 	}
-	for i := range env.LogEvents {
-		e := &env.LogEvents[i]
+	if cap(p.admitted) < len(events) {
+		p.admitted = make([]admitted, len(events))
+	}
+	p.admitted = p.admitted[:len(events)]
+	for _, i := range p.order {
+		msg, ok := p.admit(events[i].Message)
+		p.admitted[i] = admitted{msg, ok}
+	}
+	for _, i := range p.order {
+		e := &events[i]
 		a := p.admitted[i]
 		if !a.ok {
 			continue
@@ -156,9 +190,40 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, emit func
 		if sameString(rec.Owner, env.Owner) && sameString(rec.LogGroup, env.LogGroup) && sameString(rec.LogStream, env.LogStream) {
 			rec.OriginJSON = p.origin
 		}
-		emit(i)
+		emit(int(i))
 	}
 	clear(p.admitted) // drop the redacted messages' references
+}
+
+// groupByStart appends to order the indexes of events, grouped by
+// startKey of their messages (a counting sort: two passes, stable).
+func groupByStart(order []int32, events []cwlogs.LogEvent) []int32 {
+	var at [257]int32 // at[k+1] counts key k, then at[k] is where key k goes
+	for i := range events {
+		at[startKey(events[i].Message)+1]++
+	}
+	for k := 1; k < len(at); k++ {
+		at[k] += at[k-1]
+	}
+	n := len(order)
+	order = slices.Grow(order, len(events))[:n+len(events)]
+	for i := range events {
+		k := startKey(events[i].Message)
+		order[n+int(at[k])] = int32(i)
+		at[k]++
+	}
+	return order
+}
+
+// startKey folds a message's first three bytes into one byte. That tells
+// the formats apart well enough: CloudTrail's {"e from an application's
+// {"l, a flow log's "2 1" from an access log's "203", START from REPORT.
+// A collision only puts two groups together.
+func startKey(msg string) int {
+	if len(msg) < 3 {
+		return 0
+	}
+	return int((uint32(msg[0])*31*31 + uint32(msg[1])*31 + uint32(msg[2])) & 0xff)
 }
 
 // admitted is what admit made of one event of an envelope.

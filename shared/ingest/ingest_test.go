@@ -74,7 +74,8 @@ func TestFilters(t *testing.T) {
 
 // Envelope runs its stages over the whole payload in turn (filters and
 // redaction for every event, then parsing); what it emits, and the counts,
-// must be what normalizing each event on its own gives.
+// must be what normalizing each event on its own gives, in the payload's
+// order or grouped by how the messages begin.
 func TestEnvelopeMatchesEventByEvent(t *testing.T) {
 	t.Parallel()
 	settings := map[string]string{"EXCLUDE_MESSAGES": "^GET /health"}
@@ -85,25 +86,19 @@ func TestEnvelopeMatchesEventByEvent(t *testing.T) {
 		`2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620000000 1620000060 ACCEPT OK`,
 		"Authorization: Bearer abc.def-ghi and mail kim@example.co.kr",
 		"GET /health 503",
+		`{"eventVersion":"1.09","eventSource":"iam.amazonaws.com","eventName":"CreateUser"}`,
 		"card 4111 1111 1111 1111 paid",
+		`2 123456789012 eni-0a1b2c3d 10.0.0.3 10.0.0.4 22 49153 6 1 40 1620000000 1620000060 REJECT OK`,
 		"plain text line",
+		`{"level":"info","msg":"second"}`,
+		"GET /index.html 200",
+		"ok",
 	}
 	env := &cwlogs.Envelope{MessageType: cwlogs.DataMessage, Owner: "123456789012", LogGroup: "/app", LogStream: "s"}
 	for i, m := range msgs {
 		raw := []byte(strings.ReplaceAll(m, `"`, `\"`))
 		env.LogEvents = append(env.LogEvents, cwlogs.LogEvent{ID: fmt.Sprint(i), Timestamp: int64(1000 + i), Message: m, RawMessage: raw, RawOK: true})
 	}
-
-	p := processor(t, settings)
-	var got []string
-	var rec record.Record
-	p.Envelope(env, &rec, func(i int) {
-		if changed := rec.Message != env.LogEvents[i].Message; changed == (rec.MessageJSON != nil) {
-			t.Errorf("event %d: message changed %v, raw form kept %v", i, changed, rec.MessageJSON != nil)
-		}
-		got = append(got, fmt.Sprintf("%d %s", i, rec.AppendJSON(nil)))
-	})
-	gotStats := p.TakeStats()
 
 	one := processor(t, settings)
 	var want []string
@@ -113,10 +108,48 @@ func TestEnvelopeMatchesEventByEvent(t *testing.T) {
 			want = append(want, fmt.Sprintf("%d %s", i, r.AppendJSON(nil)))
 		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Envelope emitted\n%s\nevent by event\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if wantStats := one.TakeStats(); gotStats != wantStats || gotStats.Filtered != 2 || gotStats.Redactions < 4 {
-		t.Errorf("stats %+v, event by event %+v", gotStats, wantStats)
+	wantStats := one.TakeStats()
+
+	for _, order := range []Order{PayloadOrder, GroupedOrder} {
+		p := processor(t, settings)
+		var got []string
+		var seq []int
+		var rec record.Record
+		p.Envelope(env, &rec, order, func(i int) {
+			if changed := rec.Message != env.LogEvents[i].Message; changed == (rec.MessageJSON != nil) {
+				t.Errorf("order %d, event %d: message changed %v, raw form kept %v", order, i, changed, rec.MessageJSON != nil)
+			}
+			got = append(got, fmt.Sprintf("%d %s", i, rec.AppendJSON(nil)))
+			seq = append(seq, i)
+		})
+		gotStats := p.TakeStats()
+		if order == GroupedOrder {
+			// The same records, each once; each group whole and in payload
+			// order; and not simply the payload's order.
+			groups := map[int]int{} // startKey -> last index seen
+			for n, i := range seq {
+				k := startKey(msgs[i])
+				last, seen := groups[k]
+				if seen && (last > i || startKey(msgs[seq[n-1]]) != k) {
+					t.Errorf("grouped order %v: event %d (%q) is out of its group", seq, i, msgs[i])
+				}
+				groups[k] = i
+			}
+			if slices.IsSorted(seq) {
+				t.Errorf("grouped order %v is the payload's order", seq)
+			}
+			slices.SortFunc(got, func(a, b string) int {
+				var x, y int
+				fmt.Sscan(a, &x)
+				fmt.Sscan(b, &y)
+				return x - y
+			})
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("order %d: Envelope emitted\n%s\nevent by event\n%s", order, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if gotStats != wantStats || gotStats.Filtered != 2 || gotStats.Redactions < 4 {
+			t.Errorf("order %d: stats %+v, event by event %+v", order, gotStats, wantStats)
+		}
 	}
 }

@@ -243,7 +243,7 @@ func (h *Handler) processRecord(ev *Event, r *Record, o *outcome) {
 	}
 	h.logGroups.Count(env.LogGroup, len(env.LogEvents))
 	var first int64
-	h.proc.Envelope(env, &h.rec, func(i int) {
+	h.proc.Envelope(env, &h.rec, ingest.PayloadOrder, func(i int) {
 		if len(h.arena) == o.start {
 			first = env.LogEvents[i].Timestamp
 		}
