@@ -70,16 +70,14 @@ func (b *Batch) Add(r *record.Record, source int) {
 	it.index[1] = len(b.buf)
 	b.buf = append(b.buf, `","_id":`...)
 	it.id[0] = len(b.buf) + 1
-	id := r.ID
-	if id == "" || len(id) > MaxIDBytes {
-		id = ContentID(r)
+	var idJSON []byte // the document's id is the _id written here, unless that was derived
+	if id := r.ID; id == "" || len(id) > MaxIDBytes {
+		b.buf = record.AppendString(b.buf, ContentID(r))
+	} else {
+		b.buf = r.AppendID(b.buf)
+		idJSON = b.buf[it.id[0]-1 : len(b.buf) : len(b.buf)]
 	}
-	b.buf = record.AppendString(b.buf, id)
 	it.id[1] = len(b.buf) - 1
-	var idJSON []byte // the document's id is the _id just written, unless that was derived
-	if id == r.ID {
-		idJSON = b.buf[it.id[0]-1 : it.id[1]+1 : it.id[1]+1]
-	}
 	b.buf = append(b.buf, "}}\n"...)
 	it.src = len(b.buf)
 	b.buf = r.AppendJSONWithID(b.buf, idJSON)

@@ -34,7 +34,11 @@ var (
 
 // LogEvent is one event of a subscription payload.
 type LogEvent struct {
-	ID        string
+	ID string
+	// IDPlain reports that ID is printable ASCII without quotes or
+	// backslashes, so it is its own JSON string content (CloudWatch's ids
+	// are digits): encoders copy it instead of escaping it.
+	IDPlain   bool
 	Timestamp int64 // ms since the epoch
 	Message   string
 	// RawMessage is the message as it was escaped in the payload; when
@@ -354,6 +358,7 @@ func compactEvent(sc *scanner) (LogEvent, bool) {
 	}
 	sc.i-- // str wants the quote
 	id, _, _, err := sc.str()
+	idPlain := sc.plain
 	if err != nil || !sc.lit(`,"timestamp":`) || sc.i >= len(sc.b) || (sc.b[sc.i] != '-' && sc.b[sc.i]-'0' > 9) {
 		sc.rewind(start, arena)
 		return LogEvent{}, false
@@ -369,5 +374,5 @@ func compactEvent(sc *scanner) (LogEvent, bool) {
 		sc.rewind(start, arena)
 		return LogEvent{}, false
 	}
-	return LogEvent{ID: id, Timestamp: ts, Message: msg, RawMessage: raw, RawOK: rawOK}, true
+	return LogEvent{ID: id, IDPlain: idPlain, Timestamp: ts, Message: msg, RawMessage: raw, RawOK: rawOK}, true
 }

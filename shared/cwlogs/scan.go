@@ -25,6 +25,9 @@ type scanner struct {
 	// escaped's rawFlags of the blocks up to and before the current one,
 	// kept here rather than in registers its inner loop needs.
 	flags, prev [2]uint64
+	// plain reports whether the last string str read is printable ASCII
+	// without escapes, quotes or backslashes: its value is its JSON form.
+	plain bool
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -148,10 +151,12 @@ func (s *scanner) str() (val string, raw []byte, rawOK bool, err error) {
 			if len(raw) > 0 {
 				val = unsafe.String(&raw[0], len(raw))
 			}
+			s.plain = !ctl && high&msb == 0
 			return val, raw, !ctl && (high&msb == 0 || utf8.Valid(raw)), nil
 		case '\\':
 			// Start over from the opening quote: rescanning the prefix
 			// costs less than a separate copy of it.
+			s.plain = false
 			return s.escaped(start)
 		}
 		ctl = true

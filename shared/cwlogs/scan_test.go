@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/tributary-logs/tributary/shared/record"
 	"github.com/tributary-logs/tributary/shared/workloadtest"
 )
 
@@ -241,6 +242,41 @@ func TestNumberFastPath(t *testing.T) {
 			wn, wi, ok := general([]byte(in))
 			if (err == nil) != ok || (ok && (n != wn || s.i != wi)) {
 				t.Errorf("number(%q) = %d, %v, cursor %d; want %d, %v, cursor %d", in, n, err, s.i, wn, ok, wi)
+			}
+		}
+	}
+}
+
+// IDPlain lets encoders copy an event's id instead of escaping it, so it
+// must only be set when the copy is what escaping gives; and CloudWatch's
+// own ids (digits), read on the compact path, must have it.
+func TestIDPlain(t *testing.T) {
+	t.Parallel()
+	d := NewDecoder(DefaultLimits)
+	ids := append([]string{"37011283423949447312369843214530925358934215553711882240", "abc-DEF_1.2", "a b~"}, stringCases...)
+	for _, id := range ids {
+		for _, pad := range []string{"", "xxx", strings.Repeat("y", 9)} {
+			id := pad + id
+			for _, compact := range []bool{true, false} {
+				p := `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"` + id + `","timestamp":1,"message":"m"}]}`
+				if !compact {
+					p = strings.Replace(p, `{"id":`, `{ "id" : `, 1)
+				}
+				env, err := d.Parse([]byte(p))
+				if err != nil {
+					continue // invalid escapes: TestParseMatchesEncodingJSON covers them
+				}
+				e := env.LogEvents[0]
+				if e.IDPlain && string(record.AppendString(nil, e.ID)) != `"`+e.ID+`"` {
+					t.Errorf("id %q: IDPlain set, but escaping changes it", id)
+				}
+				plain := !strings.ContainsAny(id, `"\`)
+				for i := 0; i < len(id); i++ {
+					plain = plain && id[i] >= 0x20 && id[i] < 0x80
+				}
+				if compact && plain && !e.IDPlain {
+					t.Errorf("id %q: plain, read on the compact path, IDPlain not set", id)
+				}
 			}
 		}
 	}

@@ -177,6 +177,7 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, order Ord
 		*rec = record.Record{
 			TimestampMillis: e.Timestamp,
 			ID:              e.ID,
+			IDPlain:         e.IDPlain,
 			Owner:           env.Owner,
 			LogGroup:        env.LogGroup,
 			LogStream:       env.LogStream,

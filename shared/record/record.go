@@ -15,13 +15,17 @@ import (
 type Record struct {
 	TimestampMillis int64 // the event's own time, ms since the Unix epoch, UTC
 	ID              string
-	Owner           string
-	LogGroup        string
-	LogStream       string
-	Message         string
-	Level           string
-	TraceID         string
-	SourceType      string
+	// IDPlain, when set, says ID needs no escaping as a JSON string
+	// (printable ASCII without '"' or '\\'): decoders that checked it on the
+	// way set it, and encoders copy the ID.
+	IDPlain    bool
+	Owner      string
+	LogGroup   string
+	LogStream  string
+	Message    string
+	Level      string
+	TraceID    string
+	SourceType string
 	// MessageJSON, when set, is Message already escaped as JSON string
 	// content (no quotes). Decoders that kept the escaped original set it so
 	// the message is copied, not escaped a second time.
@@ -65,7 +69,7 @@ func (r *Record) AppendJSONWithID(dst, idJSON []byte) []byte {
 	if idJSON != nil {
 		dst = append(dst, idJSON...)
 	} else {
-		dst = AppendString(dst, r.ID)
+		dst = r.AppendID(dst)
 	}
 	if r.OriginJSON != nil {
 		dst = append(dst, r.OriginJSON...)
@@ -95,6 +99,17 @@ func (r *Record) AppendJSONWithID(dst, idJSON []byte) []byte {
 		dst = append(dst, r.Fields...)
 	}
 	return append(dst, '}')
+}
+
+// AppendID appends the record's ID as a JSON string, copied when IDPlain
+// says it needs no escaping.
+func (r *Record) AppendID(dst []byte) []byte {
+	if !r.IDPlain {
+		return AppendString(dst, r.ID)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, r.ID...)
+	return append(dst, '"')
 }
 
 // AppendOrigin appends the owner, log_group and log_stream members of a

@@ -166,3 +166,16 @@ func TestNeedsEscape(t *testing.T) {
 		}
 	}
 }
+
+// A plain ID (IDPlain) is copied: the JSON must be what escaping gives.
+func TestPlainIDIsCopied(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"37011283423949447312369843214530925358934215553711882240", "a-b_c.d", ""} {
+		r := Record{ID: id, Message: "m", SourceType: SourceText}
+		want := string(r.AppendJSON(nil))
+		r.IDPlain = true
+		if got := string(r.AppendJSON(nil)); got != want || !strings.Contains(got, `"id":"`+id+`"`) {
+			t.Errorf("id %q: copied %s, escaped %s", id, got, want)
+		}
+	}
+}
