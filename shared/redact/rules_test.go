@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -195,6 +196,54 @@ func TestRules(t *testing.T) {
 	for name := range ruleCases {
 		if _, err := New([]string{name}, nil); err != nil {
 			t.Errorf("cases for unknown rule: %v", err)
+		}
+	}
+}
+
+// numberRun probes only some bytes and passes over probes that cannot be in
+// a run of 13; it must still find exactly the first run a byte-by-byte scan
+// finds, from every start it is called with.
+func TestNumberRunFindsEveryRun(t *testing.T) {
+	t.Parallel()
+	naive := func(s string, i int) (int, int) {
+		for i < len(s) {
+			if !is(s[i], cCardRun) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && is(s[j], cCardRun) {
+				j++
+			}
+			if j-i >= 13 {
+				return i, j
+			}
+			i = j
+		}
+		return -1, -1
+	}
+	rng := rand.New(rand.NewPCG(13, 7))
+	const alphabet = "0123456789 -x.:\"é"
+	for n := range 4000 {
+		// Runs of the class of every length, at every distance, between
+		// bytes outside it.
+		b := make([]byte, rng.IntN(300))
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+			if n%3 == 0 && rng.IntN(4) > 0 {
+				b[k] = "0123456789"[rng.IntN(10)]
+			}
+		}
+		s := string(b)
+		for i := 0; i <= len(s); i++ {
+			if i > 0 && is(s[i-1], cCardRun) {
+				continue // numberRun's callers start at 0 or after a run
+			}
+			gs, ge := numberRun(s, i)
+			ws, we := naive(s, i)
+			if gs != ws || ge != we {
+				t.Fatalf("numberRun(%q, %d) = %d, %d; want %d, %d", s, i, gs, ge, ws, we)
+			}
 		}
 	}
 }
