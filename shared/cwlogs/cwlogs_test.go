@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tributary-logs/tributary/shared/record"
 )
 
 func gz(t testing.TB, b []byte) []byte {
@@ -344,6 +346,9 @@ func FuzzParse(f *testing.F) {
 			msg, _ := m["message"].(string)
 			if stdString(e.Message) != stdString(msg) {
 				t.Fatalf("event %d message %q, encoding/json %q", i, e.Message, msg)
+			}
+			if e.IDPlain && string(record.AppendString(nil, e.ID)) != `"`+e.ID+`"` {
+				t.Fatalf("event %d id %q marked plain, but escaping changes it", i, e.ID)
 			}
 			if e.RawOK {
 				var back string
