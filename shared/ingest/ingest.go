@@ -152,10 +152,10 @@ const (
 func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, order Order, emit func(i int)) {
 	p.origin = record.AppendOrigin(p.origin[:0], env.Owner, env.LogGroup, env.LogStream)
 	events := env.LogEvents
-	p.order = p.order[:0]
 	if order == GroupedOrder {
 		p.order = groupByStart(p.order, events)
 	} else {
+		p.order = p.order[:0]
 		for i := range events {
 			p.order = append(p.order, int32(i))
 		}
@@ -196,8 +196,8 @@ func (p *Processor) Envelope(env *cwlogs.Envelope, rec *record.Record, order Ord
 	clear(p.admitted) // drop the redacted messages' references
 }
 
-// groupByStart appends to order the indexes of events, grouped by
-// startKey of their messages (a counting sort: two passes, stable).
+// groupByStart returns, in order's storage, the indexes of events grouped
+// by startKey of their messages (a counting sort: two passes, stable).
 func groupByStart(order []int32, events []cwlogs.LogEvent) []int32 {
 	var at [257]int32 // at[k+1] counts key k, then at[k] is where key k goes
 	for i := range events {
@@ -206,11 +206,10 @@ func groupByStart(order []int32, events []cwlogs.LogEvent) []int32 {
 	for k := 1; k < len(at); k++ {
 		at[k] += at[k-1]
 	}
-	n := len(order)
-	order = slices.Grow(order, len(events))[:n+len(events)]
+	order = slices.Grow(order[:0], len(events))[:len(events)]
 	for i := range events {
 		k := startKey(events[i].Message)
-		order[n+int(at[k])] = int32(i)
+		order[at[k]] = int32(i)
 		at[k]++
 	}
 	return order
