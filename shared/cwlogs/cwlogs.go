@@ -37,7 +37,9 @@ type LogEvent struct {
 	ID string
 	// IDPlain reports that ID is printable ASCII without quotes or
 	// backslashes, so it is its own JSON string content (CloudWatch's ids
-	// are digits): encoders copy it instead of escaping it.
+	// are digits): encoders copy it instead of escaping it. Only the
+	// compact read of an event sets it; false means unknown, and the id is
+	// escaped as before.
 	IDPlain   bool
 	Timestamp int64 // ms since the epoch
 	Message   string
